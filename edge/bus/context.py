@@ -1,0 +1,25 @@
+"""One ZeroMQ context per process, with the endpoints of this appliance."""
+
+from __future__ import annotations
+
+import zmq
+
+from edge.bus.endpoints import Endpoints
+from edge.config.model import AppConfig
+
+
+class Bus:
+    """What a process needs to reach the bus: the process's one context and the endpoints."""
+
+    def __init__(self, endpoints: Endpoints, context: zmq.Context[zmq.Socket[bytes]] | None = None):
+        self.endpoints = endpoints
+        self.context = context if context is not None else zmq.Context.instance()
+
+    @classmethod
+    def from_config(cls, config: AppConfig) -> Bus:
+        return cls(Endpoints.from_config(config))
+
+    def socket(self, kind: int) -> zmq.Socket[bytes]:
+        socket: zmq.Socket[bytes] = self.context.socket(kind)
+        socket.setsockopt(zmq.LINGER, 0)
+        return socket

@@ -1,0 +1,155 @@
+"""The config schema: one section per concern, every field described, no unknown keys."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from edge.runtime.registry import SERVICES
+from edge.telemetry.config import TelemetryConfig
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _default_data_dir() -> Path:
+    # systemd's StateDirectory= sets STATE_DIRECTORY; elsewhere follow the XDG convention.
+    state = os.environ.get("STATE_DIRECTORY")
+    if state:
+        return Path(state.split(":")[0])
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return Path(xdg or Path.home() / ".local" / "share") / "gma-edge"
+
+
+class PathsConfig(Section):
+    """Where the appliance keeps its data and its sockets."""
+
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        description="Folder for the database and the recorded sessions "
+        "($STATE_DIRECTORY under systemd, else ~/.local/share/gma-edge).",
+    )
+    runtime_dir: Path | None = Field(
+        default=None,
+        description="Folder for ipc sockets. Empty: $RUNTIME_DIRECTORY under systemd, else "
+        "$XDG_RUNTIME_DIR/gma-edge, else a private folder in the system's temp directory.",
+    )
+
+
+class BusConfig(Section):
+    """How services reach each other: the broker's endpoints and the RPC endpoints."""
+
+    transport: Literal["ipc", "tcp"] = Field(
+        default="ipc", description="ipc: unix sockets in the runtime folder; tcp: loopback ports."
+    )
+    tcp_host: str = Field(
+        default="127.0.0.1", description="Address for tcp endpoints; must be a loopback address."
+    )
+    tcp_base_port: int = Field(
+        default=47800,
+        ge=1024,
+        le=65000,
+        description="First tcp port; the broker and each RPC server take the next ones.",
+    )
+    hwm: int = Field(
+        default=1000,
+        ge=10,
+        le=100_000,
+        description="Messages the broker queues per peer before it drops; bounds its memory.",
+    )
+    rpc_timeout_s: float = Field(
+        default=2.0, gt=0, le=60, description="How long an RPC call waits for its answer."
+    )
+
+    @field_validator("tcp_host")
+    @classmethod
+    def _loopback_only(cls, host: str) -> str:
+        if host == "localhost":
+            return "127.0.0.1"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError as exc:
+            raise ValueError(f"{host!r} is not an IP address; use 127.0.0.1") from exc
+        if not address.is_loopback:
+            raise ValueError(f"{host} is not a loopback address: nothing may listen beyond it")
+        return host
+
+
+class LogConfig(Section):
+    """Logging of every service (journald on the device, stderr elsewhere)."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="The least severe level that is logged."
+    )
+
+
+class RuntimeConfig(Section):
+    """Lifecycle bounds that every service shares."""
+
+    stop_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="A service must stop within this after SIGTERM."
+    )
+    watchdog_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="A unit of work older than this means the service is stuck, not just busy.",
+    )
+
+
+class SupervisorConfig(Section):
+    """`gma-edge run`: which services it starts and how it restarts them."""
+
+    services: list[str] = Field(
+        default_factory=lambda: ["bus", "telemetry"],
+        description="Services to start, in start order; they are stopped in reverse order.",
+    )
+    ready_timeout_s: float = Field(
+        default=20.0, gt=0, le=300, description="A child that is not ready by then is restarted."
+    )
+    restart_backoff_s: float = Field(
+        default=0.5, gt=0, le=60, description="Wait before the first restart; doubles each time."
+    )
+    restart_backoff_max_s: float = Field(
+        default=10.0, gt=0, le=600, description="The longest wait between restarts."
+    )
+    restart_budget: int = Field(
+        default=5, ge=0, le=100, description="Restarts allowed within restart_window_s."
+    )
+    restart_window_s: float = Field(
+        default=120.0, gt=0, description="Window over which restarts are counted."
+    )
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, names: list[str]) -> list[str]:
+        unknown = [name for name in names if name not in SERVICES]
+        if unknown:
+            raise ValueError(f"unknown service(s) {unknown}; known: {sorted(SERVICES)}")
+        if len(set(names)) != len(names):
+            raise ValueError("a service is listed twice")
+        if "bus" in names and names[0] != "bus":
+            raise ValueError("'bus' must come first: the others connect to it")
+        return names
+
+
+class AppConfig(Section):
+    """The whole appliance. Every default together is the embedded default: it runs anywhere."""
+
+    paths: PathsConfig = Field(default_factory=PathsConfig, description="Folders.")
+    bus: BusConfig = Field(default_factory=BusConfig, description="Message bus.")
+    log: LogConfig = Field(default_factory=LogConfig, description="Logging.")
+    runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="Lifecycle.")
+    supervisor: SupervisorConfig = Field(
+        default_factory=SupervisorConfig, description="Child processes of `gma-edge run`."
+    )
+    telemetry: TelemetryConfig = Field(
+        default_factory=TelemetryConfig, description="The telemetry service."
+    )

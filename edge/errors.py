@@ -1,0 +1,72 @@
+"""The one error tree of gma-edge: every error raised on purpose derives from `EdgeError`.
+
+Callers catch the narrowest class that lets them act; the message always says what to do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EdgeError(Exception):
+    """Root of all errors that gma-edge raises on purpose."""
+
+
+class MissingDependencyError(EdgeError):
+    """An optional package is needed for the configured backend but is not installed."""
+
+    def __init__(self, package: str, needed_for: str, install: str) -> None:
+        super().__init__(f"{needed_for} needs the package '{package}': install it with {install}")
+        self.package = package
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a config file, located as precisely as the file allows."""
+
+    path: str
+    message: str
+    line: int | None = None
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}: " if self.line is not None else ""
+        key = f"{self.path}: " if self.path else ""
+        hint = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}{key}{self.message}{hint}"
+
+
+class ConfigError(EdgeError):
+    """A config file cannot be read or does not validate; `issues` lists every problem found."""
+
+    def __init__(self, source: str, issues: list[ConfigIssue]) -> None:
+        self.source = source
+        self.issues = issues
+        lines = "\n".join(f"  {issue}" for issue in issues)
+        super().__init__(f"{source}: {len(issues)} problem(s)\n{lines}")
+
+
+class BusError(EdgeError):
+    """Something went wrong on the message bus."""
+
+
+class EndpointError(BusError):
+    """An endpoint is invalid, too long for an ipc path, or not on loopback."""
+
+
+class MessageError(BusError):
+    """A message on the bus is malformed: wrong envelope, schema version, dtype or size."""
+
+
+class RpcTimeout(BusError):
+    """The peer of an RPC call did not answer in time; the next call starts afresh."""
+
+
+class RpcRemoteError(BusError):
+    """The RPC server answered with an error; `kind` is the remote error's class name."""
+
+    def __init__(self, method: str, kind: str, message: str) -> None:
+        super().__init__(f"{method}: {kind}: {message}")
+        self.method = method
+        self.kind = kind
+        self.remote_message = message

@@ -1,0 +1,1 @@
+"""Telemetry sources, one file each: `jtop` (jetson-stats), `sysfs` (sysfs and procfs), `auto`."""

@@ -1,0 +1,58 @@
+"""The benchmark convention: goals evaluated right, one JSON object as the last line."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "tools" / "bench"
+sys.path.insert(0, str(BENCH))
+
+from common import Figure, Report, percentile  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("value", "goal", "met"),
+    [(0.8, ">= 0.8", True), (0.79, ">= 0.8", False), (4.9, "< 5", True), (5.0, "< 5", False),
+     (0.0, "== 0", True), (1.0, "== 0", False), (3.0, "", None)],
+)
+def test_goal_evaluation(value: float, goal: str, met: bool | None) -> None:
+    assert Figure("x", value, "u", goal).met is met
+
+
+def test_report_ends_with_one_json_line(capsys: pytest.CaptureFixture[str]) -> None:
+    report = Report("demo", quick=True)
+    report.add("ratio", 0.9, "ratio", ">= 0.8")
+    report.add("latency", float("nan"), "ms")
+    report.finish(as_json=True)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "PASS" in lines[1]
+    assert "n/a" in lines[2]
+    data = json.loads(lines[-1])
+    assert data["bench"] == "demo" and data["quick"] is True
+    assert data["figures"][0] == {"name": "ratio", "value": 0.9, "unit": "ratio",
+                                  "goal": ">= 0.8", "met": True}
+
+
+def test_percentile_of_nothing_is_nan() -> None:
+    assert math.isnan(percentile([], 99))
+    assert percentile([1.0, 2.0, 3.0], 50) == 2.0
+
+
+@pytest.mark.slow
+def test_bus_benchmark_quick_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "bus.py"), "--quick", "--json"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    names = {figure["name"] for figure in data["figures"]}
+    assert {"frames: throughput bus/raw", "frames at 30 fps: bus latency p99",
+            "frames at 30 fps: bus seq gaps"} <= names
+    gaps = next(f for f in data["figures"] if f["name"] == "frames at 30 fps: bus seq gaps")
+    assert gaps["value"] == 0
