@@ -70,3 +70,12 @@ class RpcRemoteError(BusError):
         self.method = method
         self.kind = kind
         self.remote_message = message
+
+
+class CalibrationError(EdgeError):
+    """A camera calibration is malformed or unusable; `where` locates the problem in its JSON."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}" if where else problem)
+        self.where = where
+        self.problem = problem
