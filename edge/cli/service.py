@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from edge.bus.context import Bus
 from edge.cli.common import add_config_option, config_from_args
@@ -27,6 +28,6 @@ def handle(args: argparse.Namespace) -> int:
     try:
         service = service_class(args.name)(config, Bus.from_config(config))
     except EdgeError as exc:
-        print(f"gma-edge service {args.name}: {exc}")
+        print(f"gma-edge service {args.name}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     return ServiceRunner(service).run()
