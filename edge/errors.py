@@ -79,3 +79,32 @@ class CalibrationError(EdgeError):
         super().__init__(f"{where}: {problem}" if where else problem)
         self.where = where
         self.problem = problem
+
+
+class RecordingError(EdgeError):
+    """A recording or dataset cannot be written or read; `path` names the file concerned."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class CorruptRecordingError(RecordingError):
+    """A file of a recording or dataset is missing, malformed, or does not match its header."""
+
+
+class UnsupportedFormatError(RecordingError):
+    """A file was written in a major format version this gma-edge does not read: update it."""
+
+
+class MissingStreamError(RecordingError):
+    """The recording has no stream of the name asked for (e.g. no IMU on that position)."""
+
+
+class StreamLayoutError(RecordingError):
+    """A stream spec or the records appended to a stream do not fit its declared layout."""
+
+
+class DiskFullError(RecordingError):
+    """The disk filled up while recording: the recording ended, what was written is readable."""
