@@ -9,7 +9,7 @@ from edge.errors import EdgeError
 
 
 class SourceUnavailable(EdgeError):
-    """The source exists on this machine in principle but cannot be used now; says why."""
+    """The source cannot be used on this machine now; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,8 @@ class TelemetrySource(ABC):
         """Acquire what reading needs; raise SourceUnavailable or MissingDependencyError."""
 
     @abstractmethod
-    def read(self) -> Reading: ...
+    def read(self) -> Reading:
+        """Measure now; raise SourceUnavailable if the source went away since open."""
 
     def close(self) -> None:
         """Release what open acquired."""
