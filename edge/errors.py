@@ -108,3 +108,7 @@ class StreamLayoutError(RecordingError):
 
 class DiskFullError(RecordingError):
     """The disk filled up while recording: the recording ended, what was written is readable."""
+
+
+class GspError(EdgeError):
+    """A GATT sensor-data protocol message is malformed; the message says what was wrong."""
