@@ -14,6 +14,9 @@ from edge.bus.broker import BrokerService
 from edge.bus.context import Bus
 from edge.config.model import AppConfig
 
+# `pytester` runs pytest inside a test: the --hardware option is tested that way.
+pytest_plugins = ["pytester"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -42,6 +45,7 @@ def short_dir() -> Iterator[Path]:
 
 @pytest.fixture
 def app_config(short_dir: Path) -> AppConfig:
+    """The embedded default, with its sockets and data in a short fresh folder."""
     return AppConfig.model_validate(
         {"paths": {"runtime_dir": str(short_dir / "run"), "data_dir": str(short_dir / "data")}}
     )
@@ -54,18 +58,28 @@ def bus(app_config: AppConfig) -> Bus:
 
 @pytest.fixture
 def broker(app_config: AppConfig, bus: Bus) -> Iterator[BrokerService]:
-    """The real broker, driven in a thread for the test's duration."""
+    """The real broker, driven in a thread for the test's duration.
+
+    ServiceRunner.run installs signal handlers, which Python allows only in the main thread,
+    so the thread drives the lifecycle itself: configure, step until stopped, close.
+    """
     service = BrokerService(app_config, bus)
     service.configure()
     stop = threading.Event()
+    failure: list[BaseException] = []
 
     def loop() -> None:
-        while not stop.is_set():
-            service.step(stop)
+        try:
+            while not stop.is_set():
+                service.step(stop)
+        except BaseException as exc:
+            failure.append(exc)
 
-    thread = threading.Thread(target=loop, daemon=True)
+    thread = threading.Thread(target=loop, name="broker", daemon=True)
     thread.start()
     yield service
     stop.set()
     thread.join(timeout=5)
     service.close()
+    assert not thread.is_alive(), "the broker did not stop"
+    assert not failure, f"the broker failed during the test: {failure[0]!r}"

@@ -74,18 +74,18 @@ def decode(frames: Sequence[zmq.Frame | bytes | memoryview]) -> Envelope:
     topic = _bytes(frames[0])
     try:
         header = json.loads(_bytes(frames[1]))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise MessageError(f"header is not JSON: {exc}") from exc
     if not isinstance(header, dict):
         raise MessageError("header is not a JSON object")
-    if header.get("v") != SCHEMA_VERSION:
+    if not _is_int(header.get("v")) or header["v"] != SCHEMA_VERSION:
         raise MessageError(f"schema version {header.get('v')!r}, expected {SCHEMA_VERSION}")
     stream = header.get("stream")
     seq = header.get("seq")
     t_ns = header.get("t_ns")
     body = header.get("body")
     specs = header.get("buffers")
-    if not isinstance(stream, str) or stream.encode() != topic:
+    if not isinstance(stream, str) or _utf8(stream) != topic:
         raise MessageError(f"stream {stream!r} does not match topic {topic!r}")
     if not _is_int(seq) or seq < 0 or not _is_int(t_ns):
         raise MessageError(f"{stream}: seq and t_ns must be integers, seq non-negative")
@@ -110,7 +110,7 @@ def _array(stream: str, spec: Any, frame: zmq.Frame | bytes | memoryview) -> tup
         raise MessageError(f"{stream}: buffer spec needs name, dtype and shape")
     try:
         dtype = np.dtype(dtype_str)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # ValueError: e.g. a lone surrogate in the text
         raise MessageError(f"{stream}.{name}: unknown dtype {dtype_str!r}") from exc
     if dtype.kind not in _ALLOWED_KINDS:
         raise MessageError(f"{stream}.{name}: dtype {dtype_str!r} is not allowed")
@@ -122,13 +122,24 @@ def _array(stream: str, spec: Any, frame: zmq.Frame | bytes | memoryview) -> tup
         raise MessageError(
             f"{stream}.{name}: {buffer.nbytes} bytes for {dtype_str}{shape}, expected {expected}"
         )
-    array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    try:
+        array = np.frombuffer(buffer, dtype=dtype).reshape(shape)
+    except ValueError as exc:  # an empty buffer with absurd dimensions, e.g. [0, 10**30]
+        raise MessageError(f"{stream}.{name}: bad shape {shape!r}: {exc}") from exc
     array.flags.writeable = False  # it views the received frame, which others may share
     return name, array
 
 
 def _bytes(frame: zmq.Frame | bytes | memoryview) -> bytes:
     return frame.bytes if isinstance(frame, zmq.Frame) else bytes(frame)
+
+
+def _utf8(text: str) -> bytes | None:
+    # JSON can carry lone surrogates ("\ud800"), which no topic can be.
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return None
 
 
 def _is_int(value: Any) -> TypeGuard[int]:

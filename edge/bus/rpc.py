@@ -63,9 +63,11 @@ class RpcServer:
             request_id = request["id"]
             method = request["method"]
             params = request.get("params", {})
+            if not isinstance(method, str):
+                raise TypeError("method must be a string")
             if not isinstance(params, dict):
                 raise TypeError("params must be an object")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             return _error(request_id, "BadRequest", str(exc))
         handler = self._handlers.get(method)
         if handler is None:

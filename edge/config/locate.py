@@ -34,6 +34,9 @@ def key_lines(text: str) -> dict[Path, int]:
         header = _HEADER.match(stripped)
         if header:
             path: Path = tuple(_split_key(header.group(2)))
+            # [a.b] also defines a; [[a]] starts the array a at its first element.
+            for depth in range(1, len(path) + 1):
+                lines.setdefault(path[:depth], number)
             if header.group(1) == "[[":
                 index = array_counts.get(path, 0)
                 array_counts[path] = index + 1
@@ -44,8 +47,11 @@ def key_lines(text: str) -> dict[Path, int]:
         assign = _ASSIGN.match(stripped)
         if not assign:
             continue
-        key_path = (*table, *_split_key(assign.group(1)))
-        lines.setdefault(key_path, number)
+        parts = _split_key(assign.group(1))
+        # `a.b.c = 1` also defines the tables a and a.b, on this line unless defined before.
+        for depth in range(1, len(parts) + 1):
+            lines.setdefault((*table, *parts[:depth]), number)
+        key_path = (*table, *parts)
         value = assign.group(2).strip()
         if value.startswith("{"):
             for inner in _INLINE_KEY.finditer(value):

@@ -79,6 +79,8 @@ class BusConfig(Section):
             raise ValueError(f"{host!r} is not an IP address; use 127.0.0.1") from exc
         if not address.is_loopback:
             raise ValueError(f"{host} is not a loopback address: nothing may listen beyond it")
+        if address.version != 4:
+            raise ValueError(f"{host}: the bus uses IPv4 loopback only; use 127.0.0.1")
         return host
 
 

@@ -7,6 +7,7 @@ what is going on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -69,14 +70,39 @@ class ServiceRunner:
         self.stop = threading.Event()
         self.stamp = WorkStamp(service.config.runtime.watchdog_s)
         self.log = service.log
+        self._wake: int | None = None
 
     def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
-        self.log.info("received %s: stopping", signal.Signals(signum).name)
-        self.stop.set()
+        # Python runs this in the main thread between two bytecodes, possibly while that thread
+        # holds the lock inside `stop` (in stop.wait()): calling stop.set() here could deadlock.
+        # So the handler only writes to a pipe, which takes no lock, and a thread sets `stop`.
+        wake = self._wake
+        if wake is not None:
+            with contextlib.suppress(OSError):
+                os.write(wake, bytes([signum]))
+
+    def _stop_on_signal(self, wake_r: int) -> None:
+        with os.fdopen(wake_r, "rb", buffering=0) as pipe:
+            while signum := pipe.read(1):  # empty once run() closed the other end
+                self.log.info("received %s: stopping", signal.Signals(signum[0]).name)
+                self.stop.set()
 
     def run(self) -> int:
+        wake_r, wake_w = os.pipe()
+        os.set_blocking(wake_w, False)
+        self._wake = wake_w
+        threading.Thread(
+            target=self._stop_on_signal, args=(wake_r,), name="signals", daemon=True
+        ).start()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        try:
+            return self._run()
+        finally:
+            self._wake = None
+            os.close(wake_w)
+
+    def _run(self) -> int:
         try:
             self.service.configure()
             self.service.warm_up()
