@@ -10,14 +10,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import operator
 import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
+
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt, "==": operator.eq,
+}
 
 
 @dataclass(frozen=True)
@@ -27,17 +33,30 @@ class Figure:
     name: str
     value: float
     unit: str
-    goal: str = ""  # e.g. ">= 0.8" or "<= 5"; empty when the figure is context
+    goal: str = ""  # "OP BOUND" such as ">= 0.8" or "< 5"; empty when the figure is context
+
+    def __post_init__(self) -> None:
+        # A typo in a goal would otherwise surface only when the table is printed, at the end.
+        if self.goal:
+            comparison, _, bound = self.goal.partition(" ")
+            if comparison not in _COMPARISONS:
+                raise ValueError(f"{self.name}: goal {self.goal!r}: compare with one of "
+                                 f"{list(_COMPARISONS)}")
+            float(bound)
 
     @property
     def met(self) -> bool | None:
+        """None without a goal; a value that could not be measured (NaN) misses its goal."""
         if not self.goal:
             return None
-        operator, _, bound = self.goal.partition(" ")
-        limit = float(bound)
-        checks = {">=": self.value >= limit, "<=": self.value <= limit,
-                  ">": self.value > limit, "<": self.value < limit, "==": self.value == limit}
-        return checks[operator]
+        comparison, _, bound = self.goal.partition(" ")
+        return _COMPARISONS[comparison](self.value, float(bound))
+
+    def as_dict(self) -> dict[str, object]:
+        # NaN is not JSON: an unmeasured value is null for report.py and any other reader.
+        value = None if math.isnan(self.value) else self.value
+        return {"name": self.name, "value": value, "unit": self.unit, "goal": self.goal,
+                "met": self.met}
 
 
 @dataclass
@@ -47,12 +66,16 @@ class Report:
     bench: str
     quick: bool
     figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how it was measured, where that matters
     started: float = field(default_factory=time.time)
 
     def add(self, name: str, value: float, unit: str, goal: str = "") -> Figure:
         figure = Figure(name, float(value), unit, goal)
         self.figures.append(figure)
         return figure
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
 
     def table(self) -> str:
         width = max((len(f.name) for f in self.figures), default=10)
@@ -61,7 +84,8 @@ class Report:
             verdict = {None: "", True: "PASS", False: "MISS"}[figure.met]
             goal = f"goal {figure.goal}" if figure.goal else ""
             lines.append(f"  {figure.name:<{width}}  {_number(figure.value):>12} "
-                         f"{figure.unit:<6} {goal:<14} {verdict}")
+                         f"{figure.unit:<6} {goal:<14} {verdict}".rstrip())
+        lines.extend(f"  note: {text}" for text in self.notes)
         return "\n".join(lines)
 
     def as_json(self) -> str:
@@ -70,8 +94,9 @@ class Report:
             "quick": self.quick,
             "machine": machine(),
             "seconds": round(time.time() - self.started, 1),
-            "figures": [{**asdict(f), "met": f.met} for f in self.figures],
-        })
+            "figures": [f.as_dict() for f in self.figures],
+            "notes": self.notes,
+        }, allow_nan=False)
 
     def finish(self, as_json: bool) -> None:
         print(self.table(), flush=True)
@@ -87,8 +112,8 @@ def arguments(description: str, argv: Sequence[str] | None = None) -> argparse.N
     return parser.parse_args(argv)
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values, dtype=float), q)) if values else math.nan
+def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q)) if len(values) else math.nan
 
 
 def machine() -> str:
@@ -102,6 +127,7 @@ def _number(value: float) -> str:
     return f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
+    """End a benchmark whose measurement broke: a message on stderr and exit status 1."""
     print(f"benchmark broken: {message}", file=sys.stderr)
     sys.exit(1)
