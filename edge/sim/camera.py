@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -118,6 +118,9 @@ class CameraOptions:
     color_resolution: ColorResolution = ColorResolution.RES_720P
     fps: float = 30.0
     color: bool = True  # render the colour image (it costs about as much as the depth)
+    # Render colour on every n-th pixel's ray and repeat it n x n: the colour image is for
+    # people and colour models, and 2 keeps the live scene within budget (1: every pixel).
+    color_stride: int = 2
     ir: bool = False
     artefacts: bool = True  # noise, invalid edges, dropouts; False gives the exact depth
     height_mm: float | None = None  # depth camera above the mat; drawn in 650-950 mm
@@ -135,6 +138,8 @@ class CameraOptions:
     def __post_init__(self) -> None:
         if self.depth_mode not in _SIGMA_MM:
             raise ValueError(f"{self.depth_mode.value} has no depth to simulate")
+        if self.color_stride not in (1, 2, 4):
+            raise ValueError(f"color_stride is 1, 2 or 4, not {self.color_stride}")
         limit = _FPS_LIMIT.get(self.depth_mode, 30.0)
         if self.fps not in (5.0, 15.0, 30.0) or self.fps > limit:
             raise ValueError(f"{self.depth_mode.value} runs at 5, 15 or 30 fps (at most {limit})")
@@ -152,6 +157,17 @@ class FrameTruth:
     visible_color: np.ndarray  # (J,) bool: in the colour image, not occluded
     segmentation: np.ndarray  # (H, W) int8 depth image: segment index, or render.MAT etc.
     body: BodySample  # the infant at this instant (T = 1)
+
+
+@dataclass(frozen=True)
+class ViewTruth:
+    """The joints of T instants as the camera sees them (`FrameTruth`'s fields, batched)."""
+
+    joints_mm: np.ndarray  # (T, J, 3) depth camera frame
+    joints_depth_px: np.ndarray  # (T, J, 2)
+    joints_color_px: np.ndarray | None  # (T, J, 2); None when asked without colour
+    visible_depth: np.ndarray  # (T, J) bool
+    visible_color: np.ndarray | None  # (T, J) bool
 
 
 @dataclass(frozen=True)
@@ -221,7 +237,8 @@ class SimulatedCamera:
         self._color: CameraRaster | None = None
         if options.color:
             world_to_color = self.geometry.depth_to_color.after(self.world_to_depth)
-            self._color = CameraRaster(self.geometry.color, world_to_color, options.floor)
+            coarse = decimated(self.geometry.color, options.color_stride)
+            self._color = CameraRaster(coarse, world_to_color, options.floor)
             self._setup_color()
 
     @property
@@ -260,29 +277,41 @@ class SimulatedCamera:
         z[hits.window] = hits.depth
         label[hits.window] = hits.label
         depth, ir = self._measure(index, z, hits)
-
-        joints = self.world_to_depth.apply(sample.joints_mm[0])
-        depth_px, visible_depth = self._joints_in_view(
-            self.geometry.depth, joints, ends, self._illuminated
-        )
-        to_color = self.geometry.depth_to_color
-        ends_color = to_color.apply(ends)
-        color_px, visible_color = self._joints_in_view(
-            self.geometry.color, to_color.apply(joints), ends_color
-        )
+        view = self.view(sample)
+        assert view.joints_color_px is not None and view.visible_color is not None
         color = None
         if self._color is not None:
+            ends_color = self.geometry.depth_to_color.apply(ends)
             color = self._shade(self._color.cast(ends_color, self._radii))
         truth = FrameTruth(
-            joints_mm=joints,
-            joints_depth_px=depth_px,
-            joints_color_px=color_px,
-            visible_depth=visible_depth,
-            visible_color=visible_color,
+            joints_mm=view.joints_mm[0],
+            joints_depth_px=view.joints_depth_px[0],
+            joints_color_px=view.joints_color_px[0],
+            visible_depth=view.visible_depth[0],
+            visible_color=view.visible_color[0],
             segmentation=label,
             body=sample,
         )
         return SimFrame(index, depth, color, ir, device_usec, t_true, truth)
+
+    def view(self, sample: BodySample, *, color: bool = True) -> ViewTruth:
+        """Where the camera sees the joints of `sample` (T instants), without rendering: what
+        a perfect pose estimator would report, for ground truth and for datasets. Without
+        `color`, the colour fields are left out (they cost as much again)."""
+        ends = self.world_to_depth.apply(
+            self.infant.body.capsule_ends(sample.rotations, sample.origins)
+        )
+        joints = self.world_to_depth.apply(sample.joints_mm)
+        depth_px, visible_depth = self._joints_in_view(
+            self.geometry.depth, joints, ends, self._illuminated
+        )
+        if not color:
+            return ViewTruth(joints, depth_px, None, visible_depth, None)
+        to_color = self.geometry.depth_to_color
+        color_px, visible_color = self._joints_in_view(
+            self.geometry.color, to_color.apply(joints), to_color.apply(ends)
+        )
+        return ViewTruth(joints, depth_px, color_px, visible_depth, visible_color)
 
     def imu(self, index: int) -> CameraImu:
         """The camera IMU's samples after frame `index - 1` up to frame `index` (device time).
@@ -427,7 +456,12 @@ class SimulatedCamera:
             shade = _AMBIENT + (1.0 - _AMBIENT) * np.maximum(lit, 0.0)
             bgr = self._albedo[hits.segments] * shade[:, None]
             image.reshape(-1, 4)[hits.pixels, :3] = np.minimum(bgr, 255.0)
-        return image
+        stride = self.options.color_stride
+        if stride == 1:
+            return image
+        full = self.geometry.color
+        return np.repeat(np.repeat(image, stride, axis=0), stride, axis=1)[: full.height,
+                                                                           : full.width]
 
     def _joints_in_view(
         self,
@@ -436,15 +470,31 @@ class SimulatedCamera:
         ends: np.ndarray,
         field: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Pixels of `joints` (J, 3, this camera's frame) and whether each is seen: inside the
-        image (and the pixel mask `field`, if given) and not hidden behind a capsule."""
+        """Pixels of `joints` (..., J, 3, this camera's frame) and whether each is seen: inside
+        the image (and the pixel mask `field`, if given) and not hidden behind a capsule."""
         px, ok = project(intrinsics, joints)
-        col = np.rint(np.nan_to_num(px[:, 0], nan=-1.0)).astype(np.intp)
-        row = np.rint(np.nan_to_num(px[:, 1], nan=-1.0)).astype(np.intp)
+        col = np.rint(np.nan_to_num(px[..., 0], nan=-1.0)).astype(np.intp)
+        row = np.rint(np.nan_to_num(px[..., 1], nan=-1.0)).astype(np.intp)
         inside = ok & (col >= 0) & (col < intrinsics.width) & (row >= 0) & (row < intrinsics.height)
         if field is not None:
             inside[inside] &= field[row[inside], col[inside]]
         return px, inside & ~_occluded(joints, ends, self._radii)
+
+
+def decimated(intrinsics: CameraIntrinsics, stride: int) -> CameraIntrinsics:
+    """The camera sampled at every `stride`-th pixel: pixel k covers full pixels stride * k to
+    stride * k + stride - 1, so its centre lies at stride * k + (stride - 1) / 2."""
+    if stride == 1:
+        return intrinsics
+    return replace(
+        intrinsics,
+        width=-(-intrinsics.width // stride),
+        height=-(-intrinsics.height // stride),
+        fx=intrinsics.fx / stride,
+        fy=intrinsics.fy / stride,
+        cx=(intrinsics.cx + 0.5) / stride - 0.5,
+        cy=(intrinsics.cy + 0.5) / stride - 0.5,
+    )
 
 
 @functools.cache
@@ -470,30 +520,29 @@ def _edges(padded: np.ndarray, jump_mm: float) -> np.ndarray:
 
 
 def _occluded(joints: np.ndarray, ends: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """Whether a capsule hides each joint from the camera at the origin.
+    """Whether a capsule hides each joint (..., J, 3) from the camera at the origin, given the
+    capsules' ends (..., S, 2, 3) and radii (S,).
 
     A capsule that contains the joint does not hide it (joints lie inside their segments),
     unless the joint is on its surface facing away (an ear on the far side of the head).
     """
-    z = joints[:, 2, None]  # (J, 1) against capsules (S,)
+    z = joints[..., 2, None]  # (..., J, 1) against capsules (S,)
     with np.errstate(divide="ignore", invalid="ignore"):
-        x, y = joints[:, 0, None] / z, joints[:, 1, None] / z
-    a, b = ends[:, 0], ends[:, 1]
+        x, y = joints[..., 0, None] / z, joints[..., 1, None] / z
+    a, b = ends[..., None, :, 0, :], ends[..., None, :, 1, :]  # (..., 1, S, 3)
     ba = b - a
-    rel = joints[:, None, :] - a  # (J, S, 3)
+    rel = joints[..., :, None, :] - a  # (..., J, S, 3)
     along = np.clip(
-        np.einsum("jsk,sk->js", rel, ba) / np.maximum(np.einsum("sk,sk->s", ba, ba), 1e-9),
-        0.0,
-        1.0,
+        (rel * ba).sum(axis=-1) / np.maximum((ba * ba).sum(axis=-1), 1e-9), 0.0, 1.0
     )
     offset = rel - along[..., None] * ba
-    distance = np.linalg.norm(offset, axis=2)
+    distance = np.linalg.norm(offset, axis=-1)
     inside = distance <= radii + 0.5
     on_surface = inside & (distance > radii - 1.0)
-    facing_away = np.einsum("jsk,jk->js", offset, joints) > 0.0
+    facing_away = (offset * joints[..., :, None, :]).sum(axis=-1) > 0.0
     entry = capsule_depth(x, y, x * x + y * y + 1.0, a, b, radii)
     hidden = (~inside & (entry < z - 0.5)) | (on_surface & facing_away)
-    return np.asarray(hidden.any(axis=1))
+    return np.asarray(hidden.any(axis=-1))
 
 
 def _device_calibration(seed: int, options: CameraOptions) -> FactoryCalibration:

@@ -30,6 +30,7 @@ from edge.sim.anthropometry import Anthropometry, Sex, anthropometry
 from edge.sim.body import DOF_INDEX, DOFS
 
 AGE_WEEKS = (8.0, 20.0)
+CART_INDEX = 2**32  # beyond any subject index: streams of the cart, not of an infant
 
 
 class FmClass(Enum):
@@ -134,6 +135,11 @@ class Subject:
         ends = np.array([span.end_s for span in self.schedule[:-1]])
         codes = np.array([span.state for span in self.schedule], dtype=np.int8)
         return codes[np.searchsorted(ends, np.asarray(t, dtype=np.float64), side="right")]
+
+
+def cart_rng(seed: int, purpose: str) -> np.random.Generator:
+    """A random stream of the cohort `seed` that belongs to no infant: the cart's own devices."""
+    return _stream(seed, CART_INDEX, purpose)
 
 
 def _stream(seed: int, index: int, purpose: str) -> np.random.Generator:

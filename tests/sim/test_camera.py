@@ -224,6 +224,33 @@ def test_colour_and_ir_images_look_like_the_kinect_s(colour: SimulatedCamera) ->
     assert np.median(frame.ir[label == SEGMENTS.index("head")]) > np.median(frame.ir[label == MAT])
 
 
+def test_a_strided_colour_image_is_the_full_render_sampled_and_repeated() -> None:
+    subject = draw_subject(SEED, 1)
+    full = SimulatedCamera(subject, options=CameraOptions(color_stride=1)).frame(30).color
+    strided = SimulatedCamera(subject, options=CameraOptions(color_stride=2)).frame(30).color
+    assert full is not None and strided is not None
+    assert strided.shape == full.shape
+    # Each 2x2 block repeats one rendered pixel ...
+    assert (strided[0::2, 0::2] == strided[1::2, 1::2]).all()
+    # ... which sees what the full render sees there, but along edges (half a pixel): 0.3 %
+    # of the pixels here, where a shift by one pixel would make it 1 %.
+    differs = np.abs(strided.astype(int) - full.astype(int)).max(axis=-1) > 8
+    assert differs.mean() < 0.005
+
+
+def test_the_batched_view_is_the_truth_of_each_frame(noisy: SimulatedCamera) -> None:
+    indices = (0, 40, 95)
+    frames = [noisy.frame(i) for i in indices]
+    view = noisy.view(noisy.infant.sample(np.array([f.t_true_s for f in frames])))
+    for k, frame in enumerate(frames):
+        np.testing.assert_allclose(view.joints_mm[k], frame.truth.joints_mm)
+        np.testing.assert_allclose(view.joints_depth_px[k], frame.truth.joints_depth_px)
+        assert (view.visible_depth[k] == frame.truth.visible_depth).all()
+        assert view.visible_color is not None
+        assert (view.visible_color[k] == frame.truth.visible_color).all()
+    assert view.visible_depth.any() and not view.visible_depth.all()
+
+
 def test_depth_modes_have_their_image_sizes() -> None:
     subject = draw_subject(SEED, 0)
     for mode, size, fps in (
