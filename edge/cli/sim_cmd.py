@@ -7,13 +7,24 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
 from edge.errors import RecordingError
 from edge.recording import IndexEntry
 from edge.sim import SubjectOptions
+from edge.sim.camera import CameraOptions
 from edge.sim.dataset import DatasetOptions, generate
+from edge.sim.mounting import MountingOptions
+
+# What the nuisance in [0, 1] moves, by 2 * nuisance - 1 times these: big enough for a model
+# to pick up, within what clinics do.
+NUISANCES: dict[str, dict[str, Any]] = {
+    "camera-height": {"camera": CameraOptions(color=False, height_nuisance_mm=100.0)},
+    "clothing": {"camera": CameraOptions(color=False, clothing_nuisance_mm=3.0)},
+    "mounting": {"placement": MountingOptions(nuisance_shift_mm=15.0, nuisance_roll_deg=20.0)},
+}
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,8 +46,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     dataset.add_argument("--p-present", type=float, default=0.5,
                          help="share of infants with fidgety movements (default 0.5)")
     dataset.add_argument("--nuisance-rho", type=float, default=0.0,
-                         help="correlation of a per-infant nuisance (camera height, clothing, "
-                         "sensor mounting) with the label, for shortcut studies (default 0)")
+                         help="correlation of a per-infant nuisance with the label, for "
+                         "shortcut-learning studies (default 0: none)")
+    dataset.add_argument("--nuisance", choices=sorted(NUISANCES), default="camera-height",
+                         help="what the nuisance moves (default camera-height)")
     dataset.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                          help="processes (default: one per CPU)")
     dataset.set_defaults(handler=handle_dataset)
@@ -50,6 +63,7 @@ def handle_dataset(args: argparse.Namespace) -> int:
             imu_rate_hz=args.imu_rate,
             images_every=args.images_every,
             subject=SubjectOptions(p_present=args.p_present, nuisance_rho=args.nuisance_rho),
+            **(NUISANCES[args.nuisance] if args.nuisance_rho else {}),
         )
     except ValueError as exc:
         print(f"gma-edge sim dataset: {exc}", file=sys.stderr)

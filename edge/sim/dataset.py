@@ -44,7 +44,7 @@ from edge.recording.meta import FmClass as GmaClass
 from edge.sim import FmClass, InfantState, SimulatedInfant, Subject, SubjectOptions, draw_subject
 from edge.sim.camera import CameraOptions, SimulatedCamera
 from edge.sim.imu import ImuOptions, ImuRig
-from edge.sim.mounting import POSITIONS
+from edge.sim.mounting import POSITIONS, MountingOptions
 from edge.sim.movesense import SensorClock
 from edge.skeleton import SIM
 
@@ -68,6 +68,7 @@ class DatasetOptions:
     images_every: int | None = None  # store the depth image of every n-th frame; None: none
     subject: SubjectOptions = field(default_factory=SubjectOptions)
     camera: CameraOptions = field(default_factory=lambda: CameraOptions(color=False))
+    placement: MountingOptions = field(default_factory=MountingOptions)  # all four sensors
 
     def __post_init__(self) -> None:
         if not self.minutes > 0:
@@ -91,7 +92,8 @@ def write_recording(folder: Path, index: int, options: DatasetOptions) -> Path:
     subject = draw_subject(options.seed, index, options.subject_options())
     infant = SimulatedInfant(subject)
     camera = SimulatedCamera(subject, infant, options.camera)
-    rig = ImuRig(infant, ImuOptions(rate_hz=options.imu_rate_hz))
+    rig = ImuRig(infant, ImuOptions(rate_hz=options.imu_rate_hz),
+                 dict.fromkeys(POSITIONS, options.placement))
     clocks = _sensor_clocks(subject)
     path = folder / recording_id(options.seed, index)
     with RecordingWriter.create(path, _meta(subject, camera, rig, clocks, options),

@@ -56,3 +56,16 @@ def test_bus_benchmark_quick_prints_its_figures() -> None:
             "frames at 30 fps: bus seq gaps"} <= names
     gaps = next(f for f in data["figures"] if f["name"] == "frames at 30 fps: bus seq gaps")
     assert gaps["value"] == 0
+
+
+@pytest.mark.slow
+def test_sim_benchmark_quick_prints_its_figures() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "sim.py"), "--quick", "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = {figure["name"]: figure for figure in data["figures"]}
+    assert figures["live: simulated s per CPU s"]["value"] > 0
+    assert figures["live: notifications"]["value"] > 4 * 13 * 0.9
+    assert any(name.startswith("batch: 100 x 3 min") for name in figures)

@@ -9,7 +9,7 @@ import pytest
 
 from edge.cli import main
 from edge.recording import Dataset, Recording
-from edge.sim import InfantState, SimulatedInfant, draw_subject
+from edge.sim import InfantState, SimulatedInfant, SubjectOptions, draw_subject
 from edge.sim.dataset import DatasetOptions, generate, write_recording
 from edge.sim.mounting import POSITIONS
 
@@ -81,7 +81,7 @@ def test_imu_streams_are_regular_and_stamped_by_drifting_clocks(recording: Recor
         assert 8.0 < np.median(at_rest) < 11.5  # gravity, give or take the infant's moves
         device = imu.t_device_ms.astype(np.int64)
         elapsed_ms = (imu.t_ns[-1] - imu.t_ns[0]) * 1e-6
-        drift = recording.meta.provenance["simulator"]["clock_drift_ppm"][position]  # type: ignore[index,call-overload]
+        drift = recording.meta.provenance["simulator"]["clock_drift_ppm"][position]
         # Whole-ms stamps on a crystal drift_ppm fast: within 1 ms over the recording.
         assert abs((device[-1] - device[0]) - elapsed_ms * (1 + 1e-6 * drift)) <= 1.0
 
@@ -96,7 +96,7 @@ def test_depth_images_are_stored_on_request(tmp_path: Path) -> None:
     assert np.array_equal(records["t_ns"], stored.pose().t_ns[::30])
     assert np.all(np.diff(records["t_ns"]) == pytest.approx(1e9, rel=1e-4))
     assert 600 < np.median(records["depth"][0][records["depth"][0] > 0]) < 1000
-    assert header.attrs["calibration"].startswith("{")  # type: ignore[union-attr]
+    assert header.attrs["calibration"].startswith("{")
 
 
 def test_the_cli_writes_a_dataset_and_refuses_bad_options(
@@ -111,3 +111,16 @@ def test_the_cli_writes_a_dataset_and_refuses_bad_options(
     assert "13 to 1666 Hz" in capsys.readouterr().err
     assert main(["sim", "dataset", str(out), "--subjects", "1", "--minutes", "0.1"]) == 1
     assert "not empty" in capsys.readouterr().err
+
+
+def test_the_nuisance_moves_the_camera_by_its_value(tmp_path: Path) -> None:
+    from edge.cli.sim_cmd import NUISANCES
+
+    subject = SubjectOptions(nuisance_rho=0.9)
+    plain = DatasetOptions(seed=5, minutes=0.05, subject=subject)
+    shifted = DatasetOptions(seed=5, minutes=0.05, subject=subject, **NUISANCES["camera-height"])
+    facts = [Recording.open(write_recording(tmp_path / name, 0, options)).meta.provenance[
+        "simulator"] for name, options in (("plain", plain), ("shifted", shifted))]
+    nuisance = facts[0]["nuisance"]
+    rise = facts[1]["camera_height_mm"] - facts[0]["camera_height_mm"]
+    assert rise == pytest.approx(100.0 * (2 * nuisance - 1), abs=0.2)
