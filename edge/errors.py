@@ -112,3 +112,47 @@ class DiskFullError(RecordingError):
 
 class GspError(EdgeError):
     """A GATT sensor-data protocol message is malformed; the message says what was wrong."""
+
+
+class SensorError(EdgeError):
+    """A Movesense sensor could not be reached, set up or streamed from; says what to do."""
+
+    def __init__(self, serial: str, message: str) -> None:
+        super().__init__(f"sensor {serial}: {message}")
+        self.serial = serial
+
+
+class SensorTimeout(SensorError):
+    """A sensor did not answer in time: no HELLO reply, or no data after a subscribe."""
+
+
+class SensorRefused(SensorError):
+    """A sensor answered with an error, or its link cannot carry the stream (MTU, slots)."""
+
+
+class BluetoothUnavailable(EdgeError):
+    """No Bluetooth: no adapter, BlueZ not running, or no D-Bus system bus."""
+
+
+class KinectRecordingError(RecordingError):
+    """An Azure Kinect recording (.mkv) cannot be read or written; the subclass names why."""
+
+
+class TruncatedKinectRecordingError(KinectRecordingError, CorruptRecordingError):
+    """The recording ends inside an element: cut short by a copy, or by a crash while recording.
+
+    What comes before the cut still reads with `KinectRecording(path, allow_truncated=True)`.
+    """
+
+
+class DamagedKinectRecordingError(KinectRecordingError, CorruptRecordingError):
+    """Bytes of the recording are damaged: a checksum mismatch, an element overrunning its
+    parent, a block that does not decode."""
+
+
+class NotKinectRecordingError(KinectRecordingError):
+    """The file is not Matroska, or is Matroska without the Azure Kinect's tracks and tags."""
+
+
+class UnsupportedKinectRecordingError(KinectRecordingError):
+    """An Azure Kinect recording with a codec, FOURCC, mode or layout this reader cannot handle."""
