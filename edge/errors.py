@@ -156,3 +156,7 @@ class NotKinectRecordingError(KinectRecordingError):
 
 class UnsupportedKinectRecordingError(KinectRecordingError):
     """An Azure Kinect recording with a codec, FOURCC, mode or layout this reader cannot handle."""
+
+
+class CameraUnavailable(EdgeError):
+    """No Kinect could be opened: not plugged in, no power, or in use by another program."""

@@ -10,6 +10,7 @@ from edge.bus.context import Bus
 from edge.bus.pubsub import Subscriber
 from edge.cli.common import add_config_option, config_from_args
 from edge.cli.run import stop_on_signals
+from edge.imu.messages import ImuMessage, SensorStatus
 from edge.runtime.logs import setup_logging
 from edge.runtime.service import EXIT_CONFIG
 from edge.supervisor import ChildView, Supervisor
@@ -36,12 +37,16 @@ def handle(args: argparse.Namespace) -> int:
     supervisor = Supervisor(config, log_dir=log_dir)
     bus = Bus.from_config(config)
     telemetry = Subscriber(bus, TelemetryMessage)
+    sensors = Subscriber(bus, SensorStatus)
+    imu = Subscriber(bus, ImuMessage)
     print(f"gma-edge demo: services {', '.join(config.supervisor.services)}; "
           f"their logs are in {log_dir}. Ctrl-C stops.")
     supervisor.start()
     started = time.monotonic()
     deadline = None if args.duration is None else started + args.duration
     latest: TelemetryMessage | None = None
+    health: dict[str, SensorStatus] = {}
+    samples: dict[str, int] = {}
     next_view = started + 1.0
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -49,13 +54,24 @@ def handle(args: argparse.Namespace) -> int:
             delivery = telemetry.receive(0.05)
             if delivery is not None:
                 latest = delivery.message
+            while (status := sensors.receive(0.0)) is not None:
+                health[status.message.position] = status.message
+            while (packet := imu.receive(0.0)) is not None:
+                samples[packet.message.serial] = (samples.get(packet.message.serial, 0)
+                                                  + len(packet.message.t_ns))
             if time.monotonic() >= next_view:
                 next_view += 1.0
-                print(view(time.monotonic() - started, supervisor.snapshot(), latest,
-                           telemetry.tracker.total_gaps), flush=True)
+                lost = telemetry.tracker.total_gaps + imu.tracker.total_gaps
+                print(view(time.monotonic() - started, supervisor.snapshot(), latest, lost),
+                      flush=True)
+                for sensor in health.values():
+                    print("  " + describe_sensor(sensor, samples.get(sensor.serial, 0)),
+                          flush=True)
         failed = supervisor.any_failed()
     finally:
         telemetry.close()
+        sensors.close()
+        imu.close()
         supervisor.stop()
     print("gma-edge demo: stopped" + (" (a service failed: see its log)" if failed else ""))
     return 1 if failed else 0
@@ -95,3 +111,15 @@ def describe(reading: TelemetryMessage) -> str:
     return ", ".join(parts)
 
 
+def describe_sensor(status: SensorStatus, received: int) -> str:
+    """One sensor in one line: where, which, how it streams, and what to do if it does not."""
+    line = f"sensor {status.position:<11} {status.serial or '-':<12} {status.state:<12}"
+    if status.state == "streaming":
+        line += (f" {status.rate_hz:5.1f} Hz, loss {status.loss_percent:.1f} %, "
+                 f"clock ±{status.clock_uncertainty_us / 1000:.1f} ms, "
+                 f"{received} samples via the bus")
+        if status.battery_percent >= 0:
+            line += f", battery {status.battery_percent} %"
+    if status.message:
+        line += f": {status.message}"
+    return line

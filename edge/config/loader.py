@@ -9,7 +9,7 @@ import sys
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomli_w
 from pydantic import BaseModel, ValidationError
@@ -23,6 +23,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # JetPack 6 ships Python 3.10
     import tomli as tomllib
+
+M = TypeVar("M", bound=BaseModel)
 
 SYSTEM_CONFIG = Path("/etc/gma-edge/config.toml")
 ENV_VAR = "GMA_EDGE_CONFIG"
@@ -38,17 +40,26 @@ def default_config_path() -> Path | None:
 
 def load_config(path: Path | None) -> AppConfig:
     """The config in `path`, or the embedded default when `path` is None."""
-    if path is None:
-        return AppConfig()
+    return AppConfig() if path is None else load_toml(path, AppConfig)
+
+
+def load_toml(path: Path, model: type[M]) -> M:
+    """The TOML file `path` validated as `model`; ConfigError with every problem and its line."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [ConfigIssue("", f"cannot read the file: {exc}")]) from exc
-    return parse_config(text, str(path))
+    return parse_toml(text, model, str(path))
 
 
 def parse_config(text: str, source: str = "<config>") -> AppConfig:
     """Validate TOML text; raise ConfigError with every problem and its line."""
+    return parse_toml(text, AppConfig, source)
+
+
+def parse_toml(text: str, model: type[M], source: str) -> M:
+    """Validate TOML text as `model` (any config-like file: the appliance's config, a sensor
+    assignment, a sensor profile); raise ConfigError with every problem and its line."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -61,25 +72,27 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
         )
         raise ConfigError(source, [issue]) from exc
     try:
-        return AppConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         lines = key_lines(text)
         issues = sorted(
-            (_issue(error, lines) for error in exc.errors()),
+            (_issue(error, lines, model) for error in exc.errors()),
             key=lambda issue: (issue.line is None, issue.line or 0),
         )
         raise ConfigError(source, issues) from exc
 
 
-def _issue(error: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> ConfigIssue:
+def _issue(
+    error: ErrorDetails, lines: dict[tuple[str | int, ...], int], root: type[BaseModel]
+) -> ConfigIssue:
     loc = tuple(error["loc"])
-    file_loc, _ = _walk(loc)
+    file_loc, _ = _walk(loc, root)
     dotted = ".".join(str(part) for part in file_loc)
     kind = error["type"]
     hint: str | None = None
     if kind == "extra_forbidden":
         message = "unknown key"
-        _, parent = _walk(loc[:-1])
+        _, parent = _walk(loc[:-1], root)
         allowed = list(parent.model_fields) if parent else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         if close:
@@ -90,21 +103,21 @@ def _issue(error: ErrorDetails, lines: dict[tuple[str | int, ...], int]) -> Conf
         message = "required key is missing"
         hint = f"add '{loc[-1]} = ...'"
     else:
-        message = error["msg"]
+        message = error["msg"].removeprefix("Value error, ")
         if "input" in error and not isinstance(error["input"], dict):
             hint = f"the file has {error['input']!r}"
     return ConfigIssue(path=dotted, message=message, line=line_of(lines, file_loc), hint=hint)
 
 
 def _walk(
-    loc: tuple[str | int, ...],
+    loc: tuple[str | int, ...], root: type[BaseModel]
 ) -> tuple[tuple[str | int, ...], type[BaseModel] | None]:
     """Follow an error location through the schema.
 
     Returns the location as the file spells it (pydantic inserts the tag of a discriminated
     union, which is no key in the file) and the model that the location ends in, if any.
     """
-    model: type[BaseModel] | None = AppConfig
+    model: type[BaseModel] | None = root
     file_loc: list[str | int] = []
     index = 0
     while index < len(loc):

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import time
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from edge.camera.config import CameraConfig
+from edge.imu.config import ImuConfig
 from edge.runtime.registry import SERVICES
 from edge.telemetry.config import TelemetryConfig
 
@@ -110,7 +113,7 @@ class SupervisorConfig(Section):
     """`gma-edge run`: which services it starts and how it restarts them."""
 
     services: list[str] = Field(
-        default_factory=lambda: ["bus", "telemetry"],
+        default_factory=lambda: ["bus", "telemetry", "imu", "camera"],
         description="Services to start, in start order; they are stopped in reverse order.",
     )
     ready_timeout_s: float = Field(
@@ -142,6 +145,29 @@ class SupervisorConfig(Section):
         return names
 
 
+class SimConfig(Section):
+    """The simulated cart of the embedded default, shared by the camera and IMU services so
+    that both see the same infant at the same instant."""
+
+    seed: int = Field(default=0, ge=0, description="Which simulated infants and devices.")
+    episode_s: float = Field(
+        default=1800.0, ge=60.0, le=86400.0,
+        description="Seconds each simulated infant lies on the mat before the next one.",
+    )
+    start_ns: int | None = Field(
+        default=None, ge=0,
+        description="Host CLOCK_MONOTONIC ns at which the simulated world began. Empty: "
+        "`gma-edge run` and `demo` set it for their services; a service run alone starts "
+        "its own.",
+    )
+
+
+def scene_start_s(sim: SimConfig) -> float:
+    """Host monotonic seconds at which the simulated world began: the configured start, else
+    now (a service run on its own)."""
+    return time.monotonic() if sim.start_ns is None else sim.start_ns / 1e9
+
+
 class AppConfig(Section):
     """The whole appliance. Every default together is the embedded default: it runs anywhere."""
 
@@ -154,4 +180,11 @@ class AppConfig(Section):
     )
     telemetry: TelemetryConfig = Field(
         default_factory=TelemetryConfig, description="The telemetry service."
+    )
+    imu: ImuConfig = Field(default_factory=ImuConfig, description="The IMU service.")
+    camera: CameraConfig = Field(
+        default_factory=CameraConfig, description="The camera service."
+    )
+    sim: SimConfig = Field(
+        default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )

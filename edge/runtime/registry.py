@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 SERVICES: dict[str, str] = {
     "bus": "edge.bus.broker:BrokerService",
     "telemetry": "edge.telemetry.service:TelemetryService",
+    "imu": "edge.imu.service:ImuService",
+    "camera": "edge.camera.service:CameraService",
 }
 
 

@@ -29,6 +29,8 @@ from edge.sim.subject import cart_rng
 KEPT_EPISODES = 2  # an episode's infant and camera cost ~0.1 s per simulated minute to build
 SERIAL_PREFIX = "2318"  # Movesense serials are 12 digits; the simulated ones share a prefix
 MAX_SENSOR_UPTIME_S = 3 * 86400.0  # a sensor was reset at most this long before the scene
+TAP_S = 0.015  # a fingertip tap on a sensor: how long the push lasts
+TAP_PEAK_MS2 = 40.0  # and how hard, about 4 g
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Scene:
         self.start_s = start_s
         self.sensors = _draw_sensors(options.seed, start_s)
         self._episodes: dict[int, Episode] = {}
+        self._taps: list[tuple[str, float]] = []  # (position, host s): a nurse's finger
 
     @property
     def episode_s(self) -> float:
@@ -106,7 +109,19 @@ class Scene:
         for index in np.unique(episodes).tolist():
             mask = episodes == index
             acc[mask], gyro[mask], magn[mask] = self.episode(index).imus[position].samples(t[mask])
+        for tapped, at_s in self._taps:
+            if tapped == position:
+                # A fingertip on the puck's face: a half-sine push into the skin (-z).
+                phase = (t - at_s) / TAP_S
+                inside = (phase >= 0.0) & (phase <= 1.0)
+                acc[inside, 2] -= TAP_PEAK_MS2 * np.sin(np.pi * phase[inside])
         return acc, gyro, magn
+
+    def tap(self, position: str, at_s: float) -> None:
+        """A nurse taps the sensor at `position` at host time `at_s` (identify mode)."""
+        if position not in self.sensors:
+            raise ValueError(f"no sensor at {position!r}")
+        self._taps.append((position, at_s))
 
     def movesense(self, position: str) -> SimulatedMovesense:
         """The sensor strapped at `position`, streaming what the infant does to it."""

@@ -78,9 +78,12 @@ class Supervisor:
         self.log_dir = log_dir
         self._clock = clock
         folder = runtime_dir(config)
-        # Children read exactly this config, with the runtime folder made explicit.
+        # Children read exactly this config, with the runtime folder made explicit and one
+        # start for the simulated world, so that simulated devices agree on the infant.
+        start_ns = time.monotonic_ns() if config.sim.start_ns is None else config.sim.start_ns
         effective = config.model_copy(
-            update={"paths": config.paths.model_copy(update={"runtime_dir": folder})}
+            update={"paths": config.paths.model_copy(update={"runtime_dir": folder}),
+                    "sim": config.sim.model_copy(update={"start_ns": start_ns})}
         )
         self.config_path = folder / "effective-config.toml"
         self.config_path.write_text(render_config(effective), encoding="utf-8")

@@ -7,6 +7,7 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,16 @@ def test_report_ends_with_one_json_line(capsys: pytest.CaptureFixture[str]) -> N
                                   "goal": ">= 0.8", "met": True}
 
 
+def quick_run(bench: str, timeout_s: int) -> dict[str, Any]:
+    """Run tools/bench/BENCH.py --quick --json; its last line, parsed."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH / f"{bench}.py"), "--quick", "--json"],
+        capture_output=True, text=True, timeout=timeout_s, check=True,
+    )
+    data: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return data
+
+
 def test_percentile_of_nothing_is_nan() -> None:
     assert math.isnan(percentile([], 99))
     assert percentile([1.0, 2.0, 3.0], 50) == 2.0
@@ -46,11 +57,7 @@ def test_percentile_of_nothing_is_nan() -> None:
 
 @pytest.mark.slow
 def test_bus_benchmark_quick_prints_its_figures() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "bus.py"), "--quick", "--json"],
-        capture_output=True, text=True, timeout=120, check=True,
-    )
-    data = json.loads(result.stdout.strip().splitlines()[-1])
+    data = quick_run("bus", timeout_s=120)
     names = {figure["name"] for figure in data["figures"]}
     assert {"frames: throughput bus/raw", "frames at 30 fps: bus latency p99",
             "frames at 30 fps: bus seq gaps"} <= names
@@ -60,12 +67,32 @@ def test_bus_benchmark_quick_prints_its_figures() -> None:
 
 @pytest.mark.slow
 def test_sim_benchmark_quick_prints_its_figures() -> None:
-    result = subprocess.run(
-        [sys.executable, str(BENCH / "sim.py"), "--quick", "--json"],
-        capture_output=True, text=True, timeout=300, check=True,
-    )
-    data = json.loads(result.stdout.strip().splitlines()[-1])
+    data = quick_run("sim", timeout_s=300)
     figures = {figure["name"]: figure for figure in data["figures"]}
     assert figures["live: simulated s per CPU s"]["value"] > 0
     assert figures["live: notifications"]["value"] > 4 * 13 * 0.9
     assert any(name.startswith("batch: 100 x 3 min") for name in figures)
+
+
+@pytest.mark.slow
+def test_imu_benchmark_quick_prints_its_figures() -> None:
+    data = quick_run("imu", timeout_s=180)
+    figures = {figure["name"]: figure for figure in data["figures"]}
+    assert figures["samples lost on the bus"]["value"] == 0
+    assert figures["samples through the service"]["value"] > 4 * 208 * 0.9
+    assert figures["CPU per second of data, 4 x IMU9 @ 208 Hz"]["value"] > 0
+
+
+@pytest.mark.slow
+def test_replay_benchmark_quick_prints_its_figures() -> None:
+    data = quick_run("replay", timeout_s=180)
+    assert any("ratio" in figure["name"] or figure["unit"] == "ratio"
+               for figure in data["figures"])
+
+
+@pytest.mark.slow
+def test_camera_benchmark_quick_prints_its_figures() -> None:
+    data = quick_run("camera", timeout_s=180)
+    figures = {figure["name"]: figure for figure in data["figures"]}
+    assert figures["frames lost on the bus (seq gaps)"]["value"] == 0
+    assert figures["frames received per second"]["value"] > 20

@@ -19,6 +19,7 @@ from edge.bus.endpoints import Endpoints, bind, check_endpoint, connect, runtime
 from edge.config import parse_config
 from edge.config.model import AppConfig
 from edge.errors import ConfigError, EndpointError
+from edge.runtime.registry import SERVICES
 
 
 @pytest.mark.parametrize(
@@ -107,8 +108,9 @@ def test_tcp_endpoints_follow_the_config(short_dir: Path) -> None:
     endpoints = Endpoints.from_config(config)
     assert endpoints.publish == "tcp://127.0.0.1:40000"
     assert endpoints.subscribe == "tcp://127.0.0.1:40001"
-    assert {endpoints.rpc("bus"), endpoints.rpc("telemetry")} == {
-        "tcp://127.0.0.1:40002", "tcp://127.0.0.1:40003"}
+    # Each service its own port, right after the broker's two.
+    ports = {endpoints.rpc(name) for name in SERVICES}
+    assert ports == {f"tcp://127.0.0.1:{40002 + k}" for k in range(len(SERVICES))}
 
 
 def test_an_ipv6_loopback_host_is_refused_with_a_clear_message() -> None:

@@ -13,7 +13,8 @@ from kinect_samples import REAL_CALIBRATION, write_recording
 
 from edge.kinect import KinectRecording
 
-pyk4a = pytest.importorskip("pyk4a", reason="pyk4a with libk4a is not installed")
+pyk4a = pytest.importorskip("pyk4a", reason="pyk4a with libk4a is not installed",
+                          exc_type=ImportError)
 
 
 def test_libk4arecord_plays_our_recording(tmp_path: Path) -> None:

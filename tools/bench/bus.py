@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,7 +20,7 @@ import numpy as np
 import zmq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import Report, arguments, fail, percentile
+from common import Report, arguments, fail, percentile, start_broker
 
 from edge.bus.context import Bus
 from edge.bus.messages import Message
@@ -152,19 +151,6 @@ def run_case(config_text: str, bus: Bus, mode: str, data: np.ndarray, seconds: f
     receiver.join(10)
     outcome["sent"] = sent
     return outcome
-
-
-def start_broker(folder: Path, config_file: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "edge", "service", "bus", "--config", str(config_file)],
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while not (folder / "bus-sub").exists():
-        if time.monotonic() > deadline or process.poll() is not None:
-            fail("the broker did not start")
-        time.sleep(0.05)
-    return process
 
 
 def main() -> None:

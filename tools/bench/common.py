@@ -13,10 +13,12 @@ import math
 import operator
 import os
 import platform
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
@@ -131,3 +133,17 @@ def fail(message: str) -> NoReturn:
     """End a benchmark whose measurement broke: a message on stderr and exit status 1."""
     print(f"benchmark broken: {message}", file=sys.stderr)
     sys.exit(1)
+
+
+def start_broker(folder: Path, config_file: Path) -> subprocess.Popen[bytes]:
+    """The real `bus` service in its own process, ready when its socket exists."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "edge", "service", "bus", "--config", str(config_file)],
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while not (folder / "bus-sub").exists():
+        if time.monotonic() > deadline or process.poll() is not None:
+            fail("the broker did not start")
+        time.sleep(0.05)
+    return process
