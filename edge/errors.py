@@ -160,3 +160,24 @@ class UnsupportedKinectRecordingError(KinectRecordingError):
 
 class CameraUnavailable(EdgeError):
     """No Kinect could be opened: not plugged in, no power, or in use by another program."""
+
+
+class InferenceError(EdgeError):
+    """A model could not be run by its inference runtime; the message says what went wrong."""
+
+
+class ModelLoadError(InferenceError):
+    """A model file is missing, unreadable, or refused by its runtime; `path` names it."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+class ProviderUnavailable(InferenceError):
+    """A required execution provider is not installed, or did not start; says what to install."""
+
+    def __init__(self, provider: str, message: str) -> None:
+        super().__init__(message)
+        self.provider = provider
