@@ -13,7 +13,6 @@ are late by it. Subtract it where it is known.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -24,7 +23,7 @@ from edge.timebase.fit import continue_counter, envelope_depth, envelope_slope, 
 
 _MIN_POINTS = 16  # below this many packets in the window, refit on every packet
 _AHEAD_S = 0.25  # how far a counter may run ahead of host time, beyond the last packet's delay
-_SAFETY = 2.0  # scales the error model to about a 90 % bound (measured by tools/bench/clock.py)
+_SAFETY = 2.0  # scales the error model to a bound that holds for ~95 % of samples (bench/clock)
 
 
 class ClockEventKind(str, Enum):
@@ -128,6 +127,12 @@ class _Window:
         self._start = self._end = 0
 
 
+def _depth(x: np.ndarray, z: np.ndarray, slope: float) -> float:
+    """The envelope depth about the lowest line of this slope."""
+    touch = int(np.argmin(z - slope * x))
+    return envelope_depth(x, z, float(z[touch]), slope, float(x[touch]))
+
+
 class DeviceClock:
     """Host time from one stream of one device: Movesense ms stamps, Kinect µs frames, ...
 
@@ -136,9 +141,10 @@ class DeviceClock:
     device's crystal. Call `new_stream` when the stream restarts on purpose (a resubscription);
     resets of the device and lost packets are found from the stamps.
 
-    `window_s` bounds the fit, so a drift that changes (a crystal warming up) is followed;
-    until the window spans `min_span_s` the drift is not fitted but kept from before a reset, or
-    zero. A packet delayed by more than `max_delay_s` reads as a reset of the device.
+    `window_s` bounds the fit, so a drift that changes (a crystal warming up) is followed.
+    While the window spans less than `min_span_s` (a new device, after a reset or a long
+    silence) the drift is not fitted but kept from the last fit, or zero. A packet delayed by
+    more than `max_delay_s` reads as a reset of the device.
     """
 
     def __init__(
@@ -177,7 +183,7 @@ class DeviceClock:
         self._want_new_stream = True
         self._points = _Window()
         self._line: _Line | None = None
-        self._prior_slope = 0.0
+        self._prior_slope = 0.0  # the last slope fitted, for when the window cannot fit one
         self._prior_error = self.max_drift
         self._last_output_ns: int | None = None
         self._packets = self._resets = self._gaps = self._missing = 0
@@ -279,9 +285,6 @@ class DeviceClock:
                 return counter
             events.append(ClockEvent(ClockEventKind.RESET))
             self._resets += 1
-            if self._line is not None and self._line.slope_error < self._prior_error:
-                # The crystal is the same after a reset: keep its drift while the offset is new.
-                self._prior_slope, self._prior_error = self._line.slope, self._line.slope_error
         self._epoch += 1
         self._tick0 = stamp
         self._points.clear()
@@ -329,17 +332,17 @@ class DeviceClock:
         y = rows[:, 2]
         z = y - x  # host minus device: offset plus drift times x, small numbers
         span = float(x.max() - x.min())
-        if span < self.min_span_s:
-            # Too short to see drift: the prior (the same crystal's, after a reset) errs less.
-            slope, slope_error = self._prior_slope, self._prior_error
-        else:
+        if span >= self.min_span_s:
             slope = envelope_slope(x, z, slope_range=(-self.max_drift, self.max_drift))
-            slope_error = math.nan
+            slope_error = min(self.max_drift, 2.0 * _depth(x, z, slope) / span)
+            self._prior_slope, self._prior_error = slope, slope_error
+        else:
+            # Too short to see drift (a new device, a reset, a long silence): the last slope
+            # fitted, the same crystal's, errs less than this window's would.
+            slope, slope_error = self._prior_slope, self._prior_error
         touch = int(np.argmin(z - slope * x))
         x_ref, value = float(x[touch]), float(z[touch])
         depth = envelope_depth(x, z, value, slope, x_ref) if x.size > 1 else self.max_delay_s
-        if math.isnan(slope_error):
-            slope_error = min(self.max_drift, 2.0 * depth / span)
         return _Line(value, slope, x_ref, x_last, depth, slope_error)
 
     def _monotonize(self, host_ns: np.ndarray) -> np.ndarray:

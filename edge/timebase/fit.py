@@ -44,7 +44,7 @@ def unwrap_counter(
     *,
     wrap: int | None,
     tick_s: float,
-    tolerance_s: float = 2.0,
+    tolerance_s: float = 5.0,
     max_drift_ppm: float = 500.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unwrapped counter values (int64) and the reset epoch (0, 1, ...) of each reading.

@@ -62,7 +62,8 @@ def link_delays(packets: int, rng: np.random.Generator, *, interval_s: float = 0
     """Waiting for the next connection event, then exponential host jitter."""
     ready = np.arange(packets) * packet_s + rng.uniform(0, interval_s)
     wait = np.ceil(ready / interval_s) * interval_s - ready
-    return wait + rng.exponential(jitter_s, packets)
+    delays: np.ndarray = wait + rng.exponential(jitter_s, packets)
+    return delays
 
 
 def feed(clock: DeviceClock, packets: Packets, new_streams: Sequence[int] = ()) -> list[Aligned]:
@@ -77,4 +78,5 @@ def feed(clock: DeviceClock, packets: Packets, new_streams: Sequence[int] = ()) 
 
 def errors_ns(aligned: list[Aligned], packets: Packets) -> np.ndarray:
     """(P, N) aligned minus true host ns."""
-    return np.stack([a.host_ns for a in aligned]) - packets.true_ns
+    error: np.ndarray = np.stack([a.host_ns for a in aligned]) - packets.true_ns
+    return error
