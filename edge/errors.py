@@ -181,3 +181,7 @@ class ProviderUnavailable(InferenceError):
     def __init__(self, provider: str, message: str) -> None:
         super().__init__(message)
         self.provider = provider
+
+
+class FrameUnusable(InferenceError):
+    """A frame lacks what the configured model needs (a colour model and no colour image)."""

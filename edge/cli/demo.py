@@ -6,13 +6,17 @@ import argparse
 import time
 from collections.abc import Sequence
 
+import numpy as np
+
 from edge.bus.context import Bus
 from edge.bus.pubsub import Subscriber
 from edge.cli.common import add_config_option, config_from_args
 from edge.cli.run import stop_on_signals
 from edge.imu.messages import ImuMessage, SensorStatus
+from edge.pose.messages import PoseMessage
 from edge.runtime.logs import setup_logging
 from edge.runtime.service import EXIT_CONFIG
+from edge.skeleton import COCO17
 from edge.supervisor import ChildView, Supervisor
 from edge.telemetry.message import TelemetryMessage
 
@@ -39,6 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     telemetry = Subscriber(bus, TelemetryMessage)
     sensors = Subscriber(bus, SensorStatus)
     imu = Subscriber(bus, ImuMessage)
+    poses = Subscriber(bus, PoseMessage)
     print(f"gma-edge demo: services {', '.join(config.supervisor.services)}; "
           f"their logs are in {log_dir}. Ctrl-C stops.")
     supervisor.start()
@@ -47,6 +52,8 @@ def handle(args: argparse.Namespace) -> int:
     latest: TelemetryMessage | None = None
     health: dict[str, SensorStatus] = {}
     samples: dict[str, int] = {}
+    pose: PoseMessage | None = None
+    pose_count = 0
     next_view = started + 1.0
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
@@ -56,6 +63,8 @@ def handle(args: argparse.Namespace) -> int:
                 latest = delivery.message
             while (status := sensors.receive(0.0)) is not None:
                 health[status.message.position] = status.message
+            while (estimate := poses.receive(0.0)) is not None:
+                pose, pose_count = estimate.message, pose_count + 1
             while (packet := imu.receive(0.0)) is not None:
                 samples[packet.message.serial] = (samples.get(packet.message.serial, 0)
                                                   + len(packet.message.t_ns))
@@ -67,11 +76,14 @@ def handle(args: argparse.Namespace) -> int:
                 for sensor in health.values():
                     print("  " + describe_sensor(sensor, samples.get(sensor.serial, 0)),
                           flush=True)
+                if pose is not None:
+                    print("  " + describe_pose(pose, pose_count), flush=True)
         failed = supervisor.any_failed()
     finally:
         telemetry.close()
         sensors.close()
         imu.close()
+        poses.close()
         supervisor.stop()
     print("gma-edge demo: stopped" + (" (a service failed: see its log)" if failed else ""))
     return 1 if failed else 0
@@ -123,3 +135,18 @@ def describe_sensor(status: SensorStatus, received: int) -> str:
     if status.message:
         line += f": {status.message}"
     return line
+
+
+def describe_pose(pose: PoseMessage, received: int) -> str:
+    """The latest skeleton in one line: how much of it was found, and where the wrists are."""
+    if not pose.present:
+        return f"pose ({pose.model}): no infant on the mat; {received} poses via the bus"
+    found = int((pose.confidence > 0).sum())
+    joints = COCO17.joints
+    wrists = []
+    for name in ("WRIST_L", "WRIST_R", "ANKLE_L", "ANKLE_R"):
+        x, y, z = pose.joints[joints.index(name)]
+        if np.isfinite(z):
+            wrists.append(f"{name.lower()} ({x:.0f}, {y:.0f}, {z:.0f}) mm")
+    return (f"pose ({pose.model}, simulated-data model): {found}/{len(joints)} joints; "
+            f"{', '.join(wrists)}; {received} poses via the bus")

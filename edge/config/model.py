@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.camera.config import CameraConfig
 from edge.imu.config import ImuConfig
+from edge.pose.config import PoseConfig
 from edge.runtime.registry import SERVICES
 from edge.telemetry.config import TelemetryConfig
 
@@ -113,7 +114,7 @@ class SupervisorConfig(Section):
     """`gma-edge run`: which services it starts and how it restarts them."""
 
     services: list[str] = Field(
-        default_factory=lambda: ["bus", "telemetry", "imu", "camera"],
+        default_factory=lambda: ["bus", "telemetry", "imu", "camera", "pose"],
         description="Services to start, in start order; they are stopped in reverse order.",
     )
     ready_timeout_s: float = Field(
@@ -185,6 +186,7 @@ class AppConfig(Section):
     camera: CameraConfig = Field(
         default_factory=CameraConfig, description="The camera service."
     )
+    pose: PoseConfig = Field(default_factory=PoseConfig, description="The pose service.")
     sim: SimConfig = Field(
         default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )

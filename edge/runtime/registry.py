@@ -14,6 +14,7 @@ SERVICES: dict[str, str] = {
     "telemetry": "edge.telemetry.service:TelemetryService",
     "imu": "edge.imu.service:ImuService",
     "camera": "edge.camera.service:CameraService",
+    "pose": "edge.pose.service:PoseService",
 }
 
 

@@ -96,3 +96,12 @@ def test_camera_benchmark_quick_prints_its_figures() -> None:
     figures = {figure["name"]: figure for figure in data["figures"]}
     assert figures["frames lost on the bus (seq gaps)"]["value"] == 0
     assert figures["frames received per second"]["value"] > 20
+
+
+@pytest.mark.slow
+def test_pose_benchmark_quick_prints_its_figures() -> None:
+    data = quick_run("pose", timeout_s=300)
+    figures = {figure["name"]: figure for figure in data["figures"]}
+    assert figures["FP32: PCK@0.1 body joints"]["value"] > 0.8
+    assert figures["INT8 speed-up over FP32, 1 thread"]["value"] > 1.0
+    assert figures["whole stage frames per second, 1 thread"]["value"] > 0
