@@ -123,3 +123,29 @@ def test_poses_follow_the_simulated_camera_on_the_bus(
     assert np.all(np.diff([d.t_ns for d in got]) > 0)
     found = np.concatenate([d.message.confidence for d in got if d.message.present])
     assert (found > 0).mean() > 0.6
+
+
+def test_the_tflite_exports_give_the_onnx_models_joints_under_litert(
+    service: PoseService, camera: SimulatedCamera
+) -> None:
+    pytest.importorskip("ai_edge_litert")
+    from edge.pose.models.depth import SHIPPED_MODEL, DepthHeatmapModel
+    from edge.pose.models.depth import Config as DepthConfig
+
+    frames = [frame_message(camera.frame(number).depth) for number in range(0, 600, 60)]
+    assert service._camera is not None
+    reference = [service.estimate(frame) for frame in frames]
+    for name, tolerance_px in (("infant-depth-pose.tflite", 0.01), ("infant-depth-pose.int8.tflite",
+                                                                      1.5)):
+        model = DepthHeatmapModel(DepthConfig.model_validate(
+            {"runtime": {"type": "litert", "model": str(SHIPPED_MODEL.with_name(name))}}))
+        try:
+            assert model.runtime.info.backend == "litert"
+            for frame, expected in zip(frames, reference, strict=True):
+                got = model.estimate(frame, service._camera)
+                both = (got.confidence > 0) & (expected.confidence > 0)
+                assert both.sum() >= 12
+                error = np.linalg.norm(got.pixels[both] - expected.pixels[both], axis=1)
+                assert np.median(error) <= tolerance_px
+        finally:
+            model.close()

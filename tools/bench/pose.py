@@ -4,13 +4,15 @@ Accuracy: the pose service's own path (region, crop, model, decoding, lifting) o
 simulated infants never seen in training (cohort 7 from subject 90 on; the model card says
 which were used): PCK at 0.1 of the torso length for the 2D joints (body joints, shoulders to
 ankles, and all 17), and the median 3D error of the lifted joints, for the FP32 and the INT8
-model. Speed: the model alone in ONNX Runtime on 1 and 2 CPU threads, FP32 and INT8 side by
-side (the baseline of the INT8 figure is FP32 in the same run), and the whole stage per frame
-on one thread against the 33 ms of a 30 fps frame.
+model. Speed: the model alone on 1 and 2 CPU threads, in ONNX Runtime (FP32 and INT8) and in
+LiteRT (the .tflite exports, FP32 and INT8) side by side, when ai-edge-litert is installed (the
+baseline of each INT8 figure is FP32 in the same run and runtime), and the whole stage per
+frame on one thread against the 33 ms of a 30 fps frame.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 import tempfile
 import time
@@ -25,7 +27,9 @@ from edge.bus.context import Bus
 from edge.camera.messages import CalibrationMessage, FrameMessage
 from edge.config.model import AppConfig
 from edge.inference import open_runtime
+from edge.inference.backends.litert import Config as LiteRtConfig
 from edge.inference.backends.onnxruntime import Config as OrtConfig
+from edge.plugins import BackendConfig
 from edge.pose.models.depth import SHIPPED_MODEL
 from edge.pose.service import PoseService
 from edge.sim import draw_subject
@@ -34,6 +38,8 @@ from edge.skeleton import COCO17, SIM, convert
 
 BODY = slice(5, 17)
 INT8_MODEL = SHIPPED_MODEL.with_name("infant-depth-pose.int8.onnx")
+TFLITE = {"FP32": SHIPPED_MODEL.with_suffix(".tflite"),
+          "INT8": SHIPPED_MODEL.with_name("infant-depth-pose.int8.tflite")}
 
 
 def service_for(model: Path, threads: int, folder: Path) -> PoseService:
@@ -84,8 +90,8 @@ def accuracy(service: PoseService, subjects: range, frames: int) -> dict[str, fl
             "mm": float(np.median(errors_mm)), "stage_ms": 1000.0 * float(np.median(times))}
 
 
-def latency(model: Path, threads: int, repeats: int) -> float:
-    runtime = open_runtime(OrtConfig(model=model, providers=("cpu",), intra_op_threads=threads))
+def latency(config: BackendConfig, repeats: int) -> float:
+    runtime = open_runtime(config)
     try:
         name = runtime.inputs[0].name
         frame = {name: np.random.default_rng(0).random((1, 2, 128, 128), dtype=np.float32)}
@@ -122,14 +128,25 @@ def main() -> None:
     speeds = {}
     for label, model in (("FP32", SHIPPED_MODEL), ("INT8", INT8_MODEL)):
         for threads in (1, 2):
-            speeds[label, threads] = latency(model, threads, repeats)
+            config = OrtConfig(model=model, providers=("cpu",), intra_op_threads=threads)
+            speeds[label, threads] = latency(config, repeats)
             report.add(f"ONNX Runtime {label}, {threads} thread(s)", speeds[label, threads], "ms")
     report.add("INT8 speed-up over FP32, 1 thread", speeds["FP32", 1] / speeds["INT8", 1], "x",
                ">= 1.5")
+    if importlib.util.find_spec("ai_edge_litert") is not None:
+        lite = {}
+        for label, model in TFLITE.items():
+            for threads in (1, 2):
+                lite[label, threads] = latency(LiteRtConfig(model=model, num_threads=threads),
+                                               repeats)
+                report.add(f"LiteRT {label}, {threads} thread(s)", lite[label, threads], "ms")
+        report.add("LiteRT INT8 speed-up over FP32, 1 thread", lite["FP32", 1] / lite["INT8", 1],
+                   "x", ">= 1.5")
+    else:
+        report.note("LiteRT: ai-edge-litert is not installed (the litert extra), not measured")
     stage = results["INT8"]["stage_ms"]
     report.add("whole stage per frame, INT8, 1 thread", stage, "ms")
     report.add("whole stage frames per second, 1 thread", 1000.0 / stage, "fps", ">= 30")
-    report.note("LiteRT: no TFLite model is shipped yet, so it is not measured")
     report.note(f"{len(subjects)} held-out infants x {frames} frames")
     report.finish(args.json)
 
