@@ -110,6 +110,15 @@ class DiskFullError(RecordingError):
     """The disk filled up while recording: the recording ended, what was written is readable."""
 
 
+class KeypointImportError(EdgeError):
+    """External keypoint data cannot be imported; `path` names the file (and row) concerned."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
 class GspError(EdgeError):
     """A GATT sensor-data protocol message is malformed; the message says what was wrong."""
 
@@ -185,3 +194,7 @@ class ProviderUnavailable(InferenceError):
 
 class FrameUnusable(InferenceError):
     """A frame lacks what the configured model needs (a colour model and no colour image)."""
+
+
+class EvaluationError(EdgeError):
+    """A dataset, a window store or a fold plan cannot be evaluated as asked; says why."""

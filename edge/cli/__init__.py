@@ -6,7 +6,16 @@ import argparse
 from collections.abc import Sequence
 
 from edge import __version__
-from edge.cli import camera_cmd, config_cmd, demo, run, sensors_cmd, service, sim_cmd
+from edge.cli import (
+    camera_cmd,
+    config_cmd,
+    dataset_cmd,
+    demo,
+    run,
+    sensors_cmd,
+    service,
+    sim_cmd,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -16,7 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"gma-edge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (demo, run, service, config_cmd, sim_cmd, sensors_cmd, camera_cmd):
+    for module in (demo, run, service, config_cmd, sim_cmd, dataset_cmd, sensors_cmd,
+                   camera_cmd):
         module.register(commands)
     args = parser.parse_args(argv)
     code: int = args.handler(args)
