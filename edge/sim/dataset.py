@@ -5,8 +5,11 @@ Each recording is one simulated infant (subject `index` of the cohort `seed`), w
 bytes, whichever process or order writes it. Streams (see docs/recording-format.md):
 
 - `pose`: what a perfect pose estimator reports on the depth image at the camera's frame rate:
-  the true joints (`edge.skeleton.SIM`) in the depth camera frame and their depth pixels where
-  the camera sees them (confidence 1), NaN with confidence 0 where it does not.
+  the true joints (`edge.skeleton.SIM`) in the depth camera frame and their depth pixels
+  wherever they fall inside the image, with confidence 1 where the camera sees the joint and
+  0.5 where the body hides it (a shoulder under its own arm and chest: a pose model still
+  places it, less surely, as the Azure Kinect's body tracking does); NaN with confidence 0
+  outside the image.
 - `imu.<position>`: the four Movesense sensors. In a dataset they sample at the same true
   instants (one evaluation of the body serves all four); `t_ns` is the true time and
   `t_device_ms` what each sensor's own drifting clock stamps. The live simulator samples each
@@ -81,6 +84,9 @@ class DatasetOptions:
 
     def subject_options(self) -> SubjectOptions:
         return SubjectOptions(**{**asdict(self.subject), "duration_s": 60.0 * self.minutes})
+
+
+HIDDEN_CONFIDENCE = 0.5  # of a joint inside the image that the body hides
 
 
 def recording_id(seed: int, index: int) -> str:
@@ -219,12 +225,19 @@ def _write_frames(writer: RecordingWriter, camera: SimulatedCamera, start: float
     sample = camera.infant.sample(t)
     view = camera.view(sample, color=False)
     seen = view.visible_depth
+    depth = camera.geometry.depth
+    px = view.joints_depth_px
+    with np.errstate(invalid="ignore"):
+        inside = (np.rint(px[..., 0]) >= 0) & (np.rint(px[..., 0]) < depth.width) & \
+            (np.rint(px[..., 1]) >= 0) & (np.rint(px[..., 1]) < depth.height)
+    placed = inside | seen
     t_ns = np.round(t * 1e9).astype(np.int64)
     writer.append("pose", {
         "t_ns": t_ns,
-        "joints": np.where(seen[..., None], view.joints_mm, np.nan),
-        "joints_2d": np.where(seen[..., None], view.joints_depth_px, np.nan),
-        "confidence": seen.astype(np.float32),
+        "joints": np.where(placed[..., None], view.joints_mm, np.nan),
+        "joints_2d": np.where(placed[..., None], px, np.nan),
+        "confidence": np.where(seen, 1.0, np.where(placed, HIDDEN_CONFIDENCE, 0.0)).astype(
+            np.float32),
     })
     writer.append("truth.joints", {"t_ns": t_ns, "joints": sample.joints_mm, "visible": seen})
     writer.append("truth.state", {"t_ns": t_ns, "state": sample.state,

@@ -10,7 +10,7 @@ import pytest
 from edge.cli import main
 from edge.recording import Dataset, Recording
 from edge.sim import InfantState, SimulatedInfant, SubjectOptions, draw_subject
-from edge.sim.dataset import DatasetOptions, generate, write_recording
+from edge.sim.dataset import HIDDEN_CONFIDENCE, DatasetOptions, generate, write_recording
 from edge.sim.mounting import POSITIONS
 
 SHORT = DatasetOptions(seed=5, minutes=0.25)
@@ -50,9 +50,12 @@ def test_pose_is_the_truth_where_the_camera_sees_it(recording: Recording) -> Non
     assert pose.joints is not None and pose.joints_2d is not None
     assert len(pose.t_ns) == pytest.approx(15 * 30, abs=2)
     seen = pose.confidence == 1.0
-    assert set(np.unique(pose.confidence)) <= {0.0, 1.0}
+    hidden = pose.confidence == HIDDEN_CONFIDENCE
+    assert set(np.unique(pose.confidence)) <= {0.0, HIDDEN_CONFIDENCE, 1.0}
     assert 0.5 < seen.mean() < 1.0  # most joints are seen, not all (occlusion, ears)
-    assert np.isnan(pose.joints[~seen]).all() and np.isfinite(pose.joints[seen]).all()
+    assert hidden.any()  # hidden by the body, still placed
+    placed = seen | hidden
+    assert np.isnan(pose.joints[~placed]).all() and np.isfinite(pose.joints[placed]).all()
     # 3D joints in the depth camera frame: in front of it, about a camera height away.
     assert 400 < np.nanmedian(pose.joints[..., 2]) < 1100
     truth, _ = recording.stream("truth.joints")

@@ -11,8 +11,8 @@ view are not annotated (there is nobody to annotate). This gives the fine-tuning
 recordings to run on, and its tests a ground truth.
 
 `truth.joints` is in the world frame and the camera's mount is not stored, but the `pose`
-stream holds the same joints in the depth camera's frame wherever they are seen: the mount
-is the rigid transform between the two (least squares, exact to float precision), checked to
+stream holds the same joints in the depth camera's frame wherever they fall in the image: the
+mount is the rigid transform between the two (least squares, exact to float precision), checked to
 agree within `MAX_FIT_MM`.
 
 A recording is written once (`RecordingWriter` refuses an existing folder and cannot reopen
