@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from edge import __version__
 from edge.cli import (
+    analyse_cmd,
     camera_cmd,
     config_cmd,
     dataset_cmd,
@@ -26,8 +27,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--version", action="version", version=f"gma-edge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (demo, run, service, config_cmd, sim_cmd, dataset_cmd, evaluate_cmd, sensors_cmd,
-                   camera_cmd):
+    for module in (demo, run, service, config_cmd, sim_cmd, dataset_cmd, evaluate_cmd, analyse_cmd,
+                   sensors_cmd, camera_cmd):
         module.register(commands)
     args = parser.parse_args(argv)
     code: int = args.handler(args)

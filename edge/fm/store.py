@@ -133,7 +133,7 @@ class WindowStore:
         chunk: dict[str, list[np.ndarray]] = {name: [] for name in specs}
         try:
             for window in windows:
-                for name, value in _arrays_of(window, shape).items():
+                for name, value in window_arrays(window, shape).items():
                     chunk[name].append(value)
                 meta["recording_ids"].append(window.recording_id)
                 meta["subjects"].append(window.subject)
@@ -153,8 +153,9 @@ class WindowStore:
         return cls.open(path)
 
 
-def _arrays_of(window: Window, shape: StoreShape) -> dict[str, np.ndarray]:
-    """The window's four arrays at the store's shape; zeros and False for a missing modality."""
+def window_arrays(window: Window, shape: StoreShape) -> dict[str, np.ndarray]:
+    """The window's four arrays at the store's shape; zeros and False for a missing modality
+    (the layout a store keeps and an exported model reads)."""
     specs = shape.arrays()
     out = {name: np.zeros(window_shape, dtype) for name, (window_shape, dtype) in specs.items()}
     if window.pose is not None and window.pose_valid is not None:

@@ -191,9 +191,12 @@ def quantise(fp32: Path, int8: Path, store: WindowStore, calibration: np.ndarray
     prepared = int8.with_suffix(".prepared.onnx")
     quant_pre_process(str(fp32), str(prepared))
     try:
+        # Only the convolutions and dense layers: quantising the element-wise masking and
+        # scaling (QLinearMul) costs more than it saves on tensors this small.
         quantize_static(str(prepared), str(int8), Windows(), quant_format=QuantFormat.QDQ,
                         per_channel=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
+                        weight_type=QuantType.QInt8,
+                        op_types_to_quantize=["Conv", "Gemm", "MatMul"])
     finally:
         prepared.unlink(missing_ok=True)
 

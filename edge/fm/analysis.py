@@ -1,0 +1,284 @@
+"""The appliance's FM analysis: a recording in, a decision out, the same every time.
+
+1. The quality gate (`edge.fm.quality`): windows where the infant was out of view, on its
+   side, crying or asleep, or a sensor was missing, are set aside; too little left, or a
+   failed sensor-placement check that the nurse did not override, and the recording is
+   not assessable, with the reasons.
+2. The model (an exported MBCNN or CSAD, `models/fm-*`, through ONNX Runtime with the
+   configured providers) scores the remaining windows: the probability that FM are present.
+3. The recording's probability is the mean of its windows'. Its uncertainty band is a
+   moving-block bootstrap over the windows (blocks as long as a window, since neighbours
+   overlap), seeded by the recording's id, so a re-analysis gives the same band. The
+   decision abstains when the band straddles the threshold: "FM present" only when the
+   whole band lies above it, "FM absent" only when it lies below, else "not assessable"
+   because the model is unsure. A screening that says "not sure" is safe; one that
+   guesses is not.
+
+A model trained on simulated infants is flagged as a reference in every result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge import __version__
+from edge.errors import ModelLoadError
+from edge.fm.learner import Modalities
+from edge.fm.preprocess import PreprocessOptions, cut_windows, tracks
+from edge.fm.quality import GateOptions, GateResult, gate, supine_scores, window_quality
+from edge.inference import Runtime, open_runtime
+from edge.recording.reader import Recording
+
+Decision = Literal["present", "absent", "not_assessable"]
+CARD = "model.json"
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "fm-mbcnn"
+
+
+class AnalysisConfig(BaseModel):
+    """How a session's recording is analysed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_dir: Path = Field(default=SHIPPED, description="A model folder with its model.json "
+                            "(models/fm-mbcnn, the reference MBCNN, by default).")
+    precision: Literal["fp32", "int8"] = Field(
+        default="int8", description="Which of the model's exports runs (INT8 is 2x faster on "
+        "the CPU and decides the same on the test recordings).")
+    providers: tuple[Literal["tensorrt", "cuda", "cpu"], ...] = Field(
+        default=("cpu",), min_length=1,
+        description="ONNX Runtime providers, best first (the classifier is small: the CPU "
+        "leaves the GPU to the pose model).")
+    threads: int = Field(default=1, ge=1, le=16, description="CPU threads of the model.")
+    threshold: float = Field(default=0.5, gt=0, lt=1,
+                             description="Probability above which FM count as present.")
+    band: float = Field(default=0.9, gt=0, lt=1,
+                        description="Coverage of the uncertainty band that must clear the "
+                        "threshold for a decision.")
+    bootstrap: int = Field(default=2000, ge=100, le=100_000)
+    gate: GateOptions = Field(default_factory=GateOptions)
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What `model.json` beside a model's files says: enough to run and to name it."""
+
+    name: str
+    version: str
+    modalities: Modalities
+    files: dict[str, str]  # precision -> file name
+    sha256: dict[str, str]  # file name -> digest
+    preprocessing: dict[str, Any]
+    trained_on: str  # "simulated" for the reference models
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reference(self) -> bool:
+        """Trained on simulated infants: a reference, not a clinically validated model."""
+        return self.trained_on == "simulated"
+
+    def save(self, folder: Path) -> Path:
+        path = folder / CARD
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, folder: Path) -> ModelCard:
+        path = folder / CARD
+        try:
+            body = json.loads(path.read_text())
+            return cls(**{name: body[name] for name in (
+                "name", "version", "modalities", "files", "sha256", "preprocessing",
+                "trained_on")}, metrics=body.get("metrics", {}))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelLoadError(path, f"not a usable model card ({exc})") from exc
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """A recording's decision, and everything a report needs to explain it."""
+
+    recording_id: str
+    decision: Decision
+    probability: float | None  # None when the gate stopped the analysis
+    band: tuple[float, float] | None
+    reasons: tuple[str, ...]  # why not assessable; empty otherwise
+    notes: tuple[str, ...]  # what the reader should know (reference model, overrides)
+    quality: dict[str, Any]
+    window_scores: tuple[tuple[float, float], ...]  # (start s, probability) of scored windows
+    model: dict[str, Any]
+    software: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("seconds")  # not part of the result: re-analysis must be identical
+        return out
+
+
+class Analyser:
+    """The model loaded once; `analyse` as many recordings as come."""
+
+    def __init__(self, config: AnalysisConfig) -> None:
+        from edge.inference.backends.onnxruntime import Config as OnnxConfig
+
+        self.config = config
+        self.card = ModelCard.load(config.model_dir)
+        name = self.card.files.get(config.precision)
+        if name is None:
+            raise ModelLoadError(config.model_dir, f"has no {config.precision} export")
+        path = config.model_dir / name
+        digest = hashlib.sha256(_read(path)).hexdigest()
+        if digest != self.card.sha256.get(name):
+            raise ModelLoadError(path, "does not match the checksum in its model.json: a "
+                                       "damaged or replaced file")
+        self.options = PreprocessOptions(**self.card.preprocessing)
+        self.runtime: Runtime = open_runtime(OnnxConfig(
+            model=path, providers=config.providers, intra_op_threads=config.threads))
+        self._model = {"name": self.card.name, "version": self.card.version,
+                       "precision": config.precision, "sha256": digest,
+                       "modalities": self.card.modalities, "reference": self.card.reference,
+                       "provider": self.runtime.info.provider}
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    def analyse(self, recording: Recording, placement: dict[str, Any] | None = None
+                ) -> AnalysisResult:
+        """The decision on `recording`. `placement`: the sensor-placement check's outcome
+        ({"passed": bool, "override": reason or None}); else the recording's last
+        `placement` event, if any."""
+        started = time.monotonic()
+        meta = recording.meta
+        options, config = self.options, self.config
+        pose, imu = tracks(recording, options)
+        windows = list(cut_windows(pose, imu, options, recording_id=meta.recording_id,
+                                   subject=meta.subject, label=None))
+        origin = meta.time_base.origin_ns
+        supine_t, supine = supine_scores(recording.pose(options.pose_stream), origin) \
+            if options.pose_stream in recording.streams else (np.zeros(0), np.zeros(0))
+        needs_imu = self.card.modalities != "pose"
+        qualities = [window_quality(w, supine_t, supine, options.pose_rate_hz, config.gate,
+                                    needs_imu) for w in windows]
+        verdict = gate(qualities, options.hop_s, options.window_s, config.gate)
+        notes = self._notes()
+        reasons = list(verdict.reasons)
+        placement = placement if placement is not None else _placement(recording)
+        if placement is None:
+            notes.append("The sensors' placement was not checked for this recording.")
+        elif not placement.get("passed", False):
+            override = placement.get("override")
+            if override:
+                notes.append(f"The placement check failed and was overridden: {override}")
+            else:
+                reasons.insert(0, "the sensors' placement check did not pass")
+        usable = [w for w, q in zip(windows, qualities, strict=True) if q.passed
+                  and self._has_modalities(w)]
+        if reasons or not verdict.assessable or not usable:
+            if not reasons:
+                reasons.append("no window had the data the model needs")
+            return self._result(meta.recording_id, "not_assessable", None, None, reasons,
+                                notes, verdict, (), started)
+        scores = self._score(usable)
+        probability = float(np.mean(scores))
+        band = _band(scores, round(options.window_s / options.hop_s), config.band,
+                     config.bootstrap, meta.recording_id)
+        if band[0] >= config.threshold:
+            decision: Decision = "present"
+        elif band[1] < config.threshold:
+            decision = "absent"
+        else:
+            decision = "not_assessable"
+            reasons.append(f"the model is unsure: probability {probability:.2f}, band "
+                           f"{band[0]:.2f} to {band[1]:.2f} around {config.threshold:.2f}")
+        window_scores = tuple((w.start_s, float(s)) for w, s in zip(usable, scores, strict=True))
+        return self._result(meta.recording_id, decision, probability, band, reasons, notes,
+                            verdict, window_scores, started)
+
+    def _has_modalities(self, window: Any) -> bool:
+        modalities = self.card.modalities
+        return (modalities == "imu" or window.pose is not None) and \
+            (modalities == "pose" or window.imu is not None)
+
+    def _score(self, windows: list[Any]) -> np.ndarray:
+        """The model's probability per window, in batches."""
+        from edge.fm.store import StoreShape
+
+        shape = StoreShape(round(self.options.window_s * self.options.pose_rate_hz),
+                           3 if self.options.dimensions != "2d" else 2,
+                           round(self.options.window_s * self.options.imu_rate_hz),
+                           self.options.pose_rate_hz, self.options.imu_rate_hz)
+        names = {spec.name for spec in self.runtime.inputs}
+        out = []
+        for start in range(0, len(windows), 64):
+            batch = windows[start:start + 64]
+            arrays = [_inputs(w, shape) for w in batch]
+            feed = {name: np.stack([a[name] for a in arrays]) for name in arrays[0]
+                    if name in names}
+            out.append(self.runtime.infer(feed)[self.runtime.outputs[0]].reshape(-1))
+        scores: np.ndarray = np.concatenate(out).astype(np.float64)
+        return scores
+
+    def _notes(self) -> list[str]:
+        if self.card.reference:
+            return ["Reference model trained on simulated infants only: not clinically "
+                    "validated. A trained GMA assessor decides."]
+        return []
+
+    def _result(self, recording_id: str, decision: Decision, probability: float | None,
+                band: tuple[float, float] | None, reasons: list[str], notes: list[str],
+                verdict: GateResult, window_scores: tuple[tuple[float, float], ...],
+                started: float) -> AnalysisResult:
+        return AnalysisResult(
+            recording_id=recording_id, decision=decision,
+            probability=None if probability is None else round(probability, 6),
+            band=None if band is None else (round(band[0], 6), round(band[1], 6)),
+            reasons=tuple(reasons), notes=tuple(notes), quality=verdict.to_dict(),
+            window_scores=tuple((round(t, 3), round(p, 6)) for t, p in window_scores),
+            model=dict(self._model), software=__version__,
+            seconds=round(time.monotonic() - started, 3))
+
+
+def _inputs(window: Any, shape: Any) -> dict[str, np.ndarray]:
+    """One window as the exported model's inputs (zeros and False where a modality is
+    missing; the model only reads what it was trained on)."""
+    from edge.fm.store import window_arrays
+
+    arrays = window_arrays(window, shape)
+    return {"pose": arrays["pose"], "pose_valid": arrays["pose_valid"].astype(np.float32),
+            "imu": arrays["imu"], "imu_valid": arrays["imu_valid"].astype(np.float32)}
+
+
+def _band(scores: np.ndarray, block: int, coverage: float, replicates: int,
+          recording_id: str) -> tuple[float, float]:
+    """The central `coverage` interval of the mean over a moving-block bootstrap."""
+    n = len(scores)
+    block = max(1, min(block, n))
+    seed = int.from_bytes(hashlib.sha256(recording_id.encode()).digest()[:8], "little")
+    rng = np.random.default_rng(seed)
+    blocks = -(-n // block)
+    starts = rng.integers(0, n - block + 1, size=(replicates, blocks))
+    index = (starts[..., None] + np.arange(block)).reshape(replicates, -1)[:, :n]
+    means = scores[index].mean(axis=1)
+    tail = 50.0 * (1.0 - coverage)
+    low, high = np.percentile(means, [tail, 100.0 - tail])
+    return float(low), float(high)
+
+
+def _placement(recording: Recording) -> dict[str, Any] | None:
+    found = [event.data for event in recording.events if event.kind == "placement"]
+    return dict(found[-1]) if found else None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(path, f"cannot be read: {exc.strerror or exc}") from exc
