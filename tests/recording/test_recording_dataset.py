@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import csv
-import gc
 import itertools
-import tracemalloc
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,16 +95,18 @@ def test_reading_a_huge_index_holds_one_row_at_a_time(tmp_path: Path) -> None:
     with (folder / "recordings.csv").open("a") as index:  # as a tool in another language would
         for i in range(rows):
             index.write(f"r{i},r{i},S{i // 4},import,present,,12,complete,180.5,pose\n")
-    # Earlier tests' garbage, collected (and finalised) mid-measurement, is not this reader's.
-    gc.collect()
-    gc.disable()
-    tracemalloc.start()
-    try:
-        seen = sum(1 for _ in Dataset.open(folder))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-        gc.enable()
+    # In a fresh interpreter: threads other tests leave behind allocate while tracemalloc
+    # watches, and it counts every thread's allocations.
+    probe = (
+        "import sys, tracemalloc\n"
+        "from edge.recording import Dataset\n"
+        "tracemalloc.start()\n"
+        "seen = sum(1 for _ in Dataset.open(sys.argv[1]))\n"
+        "print(seen, tracemalloc.get_traced_memory()[1])\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True,
+                            text=True, check=True, timeout=60)
+    seen, peak = map(int, result.stdout.split())
     assert seen == rows
     assert peak < 5_000_000  # holding the rows as objects would take ~30 MB
 
