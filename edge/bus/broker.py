@@ -7,6 +7,7 @@ messages flow once the broker is there.
 from __future__ import annotations
 
 import threading
+import uuid
 
 import zmq
 
@@ -28,7 +29,8 @@ class BrokerService(Service):
         self._backend = self.bus.socket(zmq.XPUB)
         self._backend.setsockopt(zmq.SNDHWM, hwm)
         bind(self._backend, endpoints.subscribe)
-        control = f"inproc://broker-control-{id(self)}"
+        # Unique per broker: id(self) can be reused while an earlier broker's socket lingers.
+        control = f"inproc://broker-control-{uuid.uuid4().hex}"
         self._control_in = self.bus.socket(zmq.PAIR)
         self._control_in.bind(control)
         self._control_out = self.bus.socket(zmq.PAIR)
