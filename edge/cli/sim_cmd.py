@@ -50,6 +50,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                          "shortcut-learning studies (default 0: none)")
     dataset.add_argument("--nuisance", choices=sorted(NUISANCES), default="camera-height",
                          help="what the nuisance moves (default camera-height)")
+    dataset.add_argument("--overlap", type=float, default=0.0, metavar="X",
+                         help="0 to 1: make FM present and absent overlap as in clinics "
+                         "(small movements without FM, faint FM, varied activity, rater "
+                         "error); stored in the provenance (default 0: classes apart)")
     dataset.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                          help="processes (default: one per CPU)")
     dataset.set_defaults(handler=handle_dataset)
@@ -62,7 +66,8 @@ def handle_dataset(args: argparse.Namespace) -> int:
             minutes=args.minutes,
             imu_rate_hz=args.imu_rate,
             images_every=args.images_every,
-            subject=SubjectOptions(p_present=args.p_present, nuisance_rho=args.nuisance_rho),
+            subject=SubjectOptions(p_present=args.p_present, nuisance_rho=args.nuisance_rho,
+                                   overlap=args.overlap),
             **(NUISANCES[args.nuisance] if args.nuisance_rho else {}),
         )
     except ValueError as exc:

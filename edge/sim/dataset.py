@@ -19,6 +19,12 @@ bytes, whichever process or order writes it. Streams (see docs/recording-format.
 - `camera.depth` (only with `images_fps`): depth images as the Kinect delivers them.
 
 `t_ns` counts from the start of the recording (`TimeBase(clock="simulated")`).
+
+The label and GMA class are the rater's (`Subject.rated`), what a clinic's data would carry;
+they differ from the true class only in cohorts with rater error (`SubjectOptions.overlap` or
+`rater_error`), whose provenance then also holds the overlap, the rater's error rate, the
+factors the overlap draws, the true label and the rated class (`simulator.fm_class` is always
+the true class).
 """
 
 from __future__ import annotations
@@ -178,12 +184,25 @@ def _sensor_clocks(subject: Subject) -> dict[str, SensorClock]:
 def _meta(subject: Subject, camera: SimulatedCamera, rig: ImuRig,
           clocks: dict[str, SensorClock], options: DatasetOptions) -> RecordingMeta:
     mount = camera.world_to_depth.inverse().translation_mm
+    cohort = options.subject
+    overlap: dict[str, object] = {}
+    if cohort.overlap > 0.0 or cohort.rater_error:  # absent otherwise: old datasets unchanged
+        overlap = {
+            "overlap": cohort.overlap,
+            "rater_error": round(cohort.rated_wrong, 6),
+            "small_movements": round(subject.small_movements, 3),
+            "small_bout_s": round(subject.small_bout_s, 2),
+            "small_pause_s": round(subject.small_pause_s, 2),
+            "large_mix": round(subject.large_mix, 3),
+            "true_label": "present" if subject.fm_present else "absent",
+            "rated_class": subject.rated.name.lower(),
+        }
     return RecordingMeta(
         recording_id=recording_id(subject.seed, subject.index),
         source="simulator",
         subject=f"sim{subject.seed}-{subject.index:05d}",
-        label="present" if subject.fm_present else "absent",
-        fm_class=_GMA_CLASS[subject.fm_class],
+        label="present" if subject.rated_present else "absent",
+        fm_class=_GMA_CLASS[subject.rated],
         age_weeks=round(subject.age_weeks),
         versions={"gma-edge": __version__},
         provenance={
@@ -206,6 +225,7 @@ def _meta(subject: Subject, camera: SimulatedCamera, rig: ImuRig,
                 "imu_rate_hz": options.imu_rate_hz,
                 "states": [[span.start_s, span.end_s, span.state.name.lower()]
                            for span in subject.schedule],
+                **overlap,
             }
         },
         time_base=TimeBase(clock="simulated"),

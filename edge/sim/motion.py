@@ -16,25 +16,36 @@ Each DOF is a sum of components, each a unit-variance spline noise times an ampl
 - large movements: low-pass, knots every 0.6 s (mostly below 1 Hz). With FM present they go
   on all the time at varying strength; with FM absent they come in sporadic bursts of 1-3 s,
   larger, with pauses between; in the monotonous variant they are one short periodic pattern,
-  the same on both sides, repeated with little variation;
+  the same on both sides, repeated with little variation. With `SubjectOptions.overlap` an
+  infant's strength is a mix of its own class's pattern and, by `Subject.large_mix`, of the
+  other's (drawn from `subject.rng("motion.large")`), and a monotonous infant's repetitive
+  pattern is mixed with varied movement;
 - fidgety movements (FM present only): band-pass noise in 1-4 Hz (two bands, peaks near 2.4
   and 1.5 Hz), a few degrees, in neck, trunk and every limb and in all directions at once, with
   variable amplitude (hence variable acceleration), switched on and off in bouts whose duty
   cycle is the class: continual most of the time, intermittent about half, sporadic rarely;
+- small movements that are not FM (only with `SubjectOptions.overlap` > 0, in every class):
+  the same band-pass noise at the subject's `small_movements` level, in irregular bouts (gamma
+  durations of means `small_bout_s` on, 1.5-6 s, and `small_pause_s` off, 2-12 s), each body
+  part on its own. Infants without FM still move small and fast; what they lack is the
+  continual, organised whole-body pattern, so these bouts are not organised across the body.
+  They come from their own stream, `subject.rng("motion.small")`, and are not fidgety
+  movements: the ground truth `Motion.fidgety` leaves them out;
 - crying: large, fast (knots every 0.12 s) movements while fussing.
 
-So, measured on the joint trajectories (tests/sim/test_motion.py), FM present has more limb
-velocity power in 1-4 Hz relative to 0.1-1 Hz and more time in small-amplitude fast movement
-than FM absent, and continual > intermittent > sporadic in both and in the average curvature
-of the wrist path; continual FM has a lower acceleration kurtosis than FM absent (sporadic
-bursts), and the monotonous variant repeats itself (Einspieler et al. 2016; Phys Ther
-2019;99:701-710).
+So, measured on the joint trajectories of cohorts without overlap (tests/sim/test_motion.py),
+FM present has more limb velocity power in 1-4 Hz relative to 0.1-1 Hz and more time in
+small-amplitude fast movement than FM absent, and continual > intermittent > sporadic in both
+and in the average curvature of the wrist path; continual FM has a lower acceleration kurtosis
+than FM absent (sporadic bursts), and the monotonous variant repeats itself (Einspieler et al.
+2016; Phys Ther 2019;99:701-710). Overlap blurs all of these (tests/sim/test_sim_overlap.py).
 
 The mat: movement is checked ahead on a grid and damped, per body part, where it would drive a
 limb deep into the mat (`Motion._mat_damping`); shallow contact is left to `edge.sim.body`.
 States blend with C2 ramps of `RAMP_S`; the result goes through `limit_angles`, so angles stay
-in the joint ranges. Angles are C2 in time. All randomness comes from `subject.rng("motion")`:
-the same subject gives the same numbers, bit for bit.
+in the joint ranges. Angles are C2 in time. All randomness comes from `subject.rng("motion")`
+(and, with overlap, "motion.small" and "motion.large"): the same subject gives the same
+numbers, bit for bit.
 """
 
 from __future__ import annotations
@@ -254,6 +265,19 @@ class Motion:
                                     1.0 - subject.asymmetry if p.endswith("_r") else 1.0
                                     for p in PARTS])
         self._large = self._large_movements(rng, start, end)
+        # Overlap mixes in, by `subject.large_mix`, the other class's strength of the same
+        # movement, or (monotonous) varied movement, waxing and waning, beside the repetitive.
+        self._other_strength: Spline | list[Intervals] | None = None
+        self._varied: tuple[Spline, Spline] | None = None
+        if subject.large_mix > 0.0:
+            own = subject.rng("motion.large")  # its own stream: the draws here stay the same
+            if subject.fm_class is FmClass.MONOTONOUS:
+                self._varied = (noise(own, start, end, step=0.6, dims=dims),
+                                noise(own, start, end, step=3.0, dims=len(PARTS)))
+            elif subject.fm_class.present:
+                self._other_strength = _burst_envelope(own, start, end)
+            else:
+                self._other_strength = noise(own, start, end, step=3.0, dims=len(PARTS))
         self._fidgety: tuple[Spline, Spline, Spline, Intervals] | None = None
         if subject.fm_class.present:
             on, off = BOUTS_S[subject.fm_class]
@@ -266,6 +290,16 @@ class Motion:
             )
         self._crying = noise(rng, start, end, step=0.12, dims=dims)
         self._crying_modulation = noise(rng, start, end, step=1.0, dims=len(PARTS))
+        self._small: tuple[Spline, Spline, Spline, list[Intervals]] | None = None
+        if subject.small_movements > 0.0:
+            own = subject.rng("motion.small")  # its own stream: the draws above stay the same
+            on, off = subject.small_bout_s, subject.small_pause_s
+            self._small = (
+                noise(own, start, end, step=0.10, dims=dims, band_pass=True),
+                noise(own, start, end, step=0.16, dims=dims, band_pass=True),
+                noise(own, start, end, step=1.5, dims=len(PARTS)),
+                [alternating(own, start, end, on_s=on, off_s=off, ramp=0.6) for _ in PARTS],
+            )
         self._end = end
         self._damping = self._mat_damping(body, start, end)
 
@@ -316,11 +350,7 @@ class Motion:
         movement = noise(rng, start, end, step=0.6, dims=dims)
         if fm_class.present:
             return movement, noise(rng, start, end, step=3.0, dims=len(PARTS))
-        bursts = [
-            alternating(rng, start, end, on_s=2.0, off_s=6.0, ramp=0.8)
-            for _ in PARTS
-        ]
-        return movement, bursts
+        return movement, _burst_envelope(rng, start, end)
 
     def _weights(self, t: np.ndarray) -> np.ndarray:
         """(T, spans) smooth membership of each state span; rows sum to 1."""
@@ -354,6 +384,8 @@ class Motion:
         movement = self._large_component(t, dynamics[:, 0])
         if self._fidgety is not None:
             movement += self._fidgety_component(t, dynamics[:, 1])
+        if self._small is not None:
+            movement += self._small_component(t, dynamics[:, 1])
         crying = dynamics[:, 2]
         if np.any(crying > 0.0):
             modulation = np.exp(0.4 * self._crying_modulation(t) - 0.08)[:, _PART_OF_DOF]
@@ -362,14 +394,22 @@ class Motion:
 
     def _large_component(self, t: np.ndarray, level: np.ndarray) -> np.ndarray:
         movement, envelope = self._large
-        if isinstance(envelope, list):  # FM absent: sporadic, larger bursts over a quiet base
-            parts = 0.1 + 1.4 * np.stack([burst(t) for burst in envelope], axis=1)
-        elif movement.periodic:  # monotonous: nearly constant strength
+        if movement.periodic:  # monotonous: nearly constant strength
+            assert isinstance(envelope, Spline)
             parts = 1.0 + 0.1 * envelope(t)
-        else:  # an overlay that waxes and wanes: median 0.5, now and then twice as strong
-            parts = np.exp(0.7 * envelope(t) - 0.7)
-        gain = level[:, None] * parts * (self._side_gain * self.subject.activity)
+        else:
+            parts = _strength(envelope, t)
+        mix = self.subject.large_mix
+        if self._other_strength is not None:
+            parts = (1.0 - mix) * parts + mix * _strength(self._other_strength, t)
+        scale = self._side_gain * self.subject.activity
+        gain = level[:, None] * parts * scale
         large: np.ndarray = gain[:, _PART_OF_DOF] * _LARGE * movement(t)
+        if self._varied is not None:  # independent of the repetitive: mixed at equal power
+            varied, waxing = self._varied
+            other = level[:, None] * _strength(waxing, t) * scale
+            large = math.sqrt(1.0 - mix) * large + \
+                math.sqrt(mix) * other[:, _PART_OF_DOF] * _LARGE * varied(t)
         return large
 
     def _fidgety_component(self, t: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -380,6 +420,17 @@ class Motion:
         mixed = (fast(t) + 0.6 * slow(t)) / math.sqrt(1.36)
         fidgety: np.ndarray = (on[:, None] * parts)[:, _PART_OF_DOF] * _FIDGETY * mixed
         return fidgety
+
+    def _small_component(self, t: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """Small movements that are not FM: bouts of each body part on its own."""
+        assert self._small is not None
+        fast, slow, modulation, bouts = self._small
+        on = np.stack([bout(t) for bout in bouts], axis=1)  # (T, parts)
+        strength = (level * self.subject.small_movements)[:, None] * on
+        parts = strength * np.exp(0.3 * modulation(t) - 0.05) * self._side_gain
+        mixed = (fast(t) + 0.6 * slow(t)) / math.sqrt(1.36)
+        small: np.ndarray = parts[:, _PART_OF_DOF] * _FIDGETY * mixed
+        return small
 
     def fidgety(self, t: np.ndarray) -> np.ndarray:
         """Ground truth (T,) in [0, 1]: how much fidgety movement is switched on at `t`."""
@@ -392,6 +443,21 @@ class Motion:
     def state(self, t: np.ndarray) -> np.ndarray:
         """Ground-truth state code (T,) int8 of the span each instant belongs to."""
         return self.subject.state_at(self._check(t))
+
+
+def _burst_envelope(rng: np.random.Generator, start: float, end: float) -> list[Intervals]:
+    """Large movements of FM absent: bursts of 1-3 s per body part, with pauses between."""
+    return [alternating(rng, start, end, on_s=2.0, off_s=6.0, ramp=0.8) for _ in PARTS]
+
+
+def _strength(envelope: Spline | list[Intervals], t: np.ndarray) -> np.ndarray:
+    """(T, parts) strength of the large movements, from their envelope."""
+    if isinstance(envelope, list):  # FM absent: sporadic, larger bursts over a quiet base
+        bursts: np.ndarray = 0.1 + 1.4 * np.stack([burst(t) for burst in envelope], axis=1)
+        return bursts
+    # FM present: an overlay that waxes and wanes: median 0.5, now and then twice as strong
+    waxing: np.ndarray = np.exp(0.7 * envelope(t) - 0.7)
+    return waxing
 
 
 _SIDE_LYING = {"shoulder_flexion": 80.0, "shoulder_abduction": 5.0, "hip_flexion": 70.0,

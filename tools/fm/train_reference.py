@@ -48,14 +48,8 @@ HELD_OUT_OFFSET = 1000
 
 
 def simulate(folder: Path, seed: int, subjects: int, minutes: float, overlap: float) -> Path:
-    options = DatasetOptions(seed=seed, minutes=minutes, subject=subject_options(overlap))
+    options = DatasetOptions(seed=seed, minutes=minutes, subject=SubjectOptions(overlap=overlap))
     return generate(folder, subjects, options, jobs=2)
-
-
-def subject_options(overlap: float) -> SubjectOptions:
-    if overlap == 0.0:
-        return SubjectOptions()
-    return SubjectOptions(overlap=overlap)  # type: ignore[call-arg]
 
 
 def held_out_figures(store: WindowStore, files: dict[str, Path]) -> dict[str, Any]:
