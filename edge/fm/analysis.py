@@ -34,6 +34,7 @@ from edge.errors import ModelLoadError
 from edge.fm.learner import Modalities
 from edge.fm.preprocess import PreprocessOptions, cut_windows, tracks
 from edge.fm.quality import GateOptions, GateResult, gate, supine_scores, window_quality
+from edge.fm.store import StoreShape, model_inputs, window_arrays
 from edge.inference import Runtime, open_runtime
 from edge.recording.reader import Recording
 
@@ -208,20 +209,14 @@ class Analyser:
             (modalities == "pose" or window.imu is not None)
 
     def _score(self, windows: list[Any]) -> np.ndarray:
-        """The model's probability per window, in batches."""
-        from edge.fm.store import StoreShape
-
-        shape = StoreShape(round(self.options.window_s * self.options.pose_rate_hz),
-                           3 if self.options.dimensions != "2d" else 2,
-                           round(self.options.window_s * self.options.imu_rate_hz),
-                           self.options.pose_rate_hz, self.options.imu_rate_hz)
-        names = {spec.name for spec in self.runtime.inputs}
+        """The model's probability per window, in batches (a modality a window lacks is zeros
+        with its mask False; the model reads only the inputs it was exported with)."""
+        shape = StoreShape.of(self.options)
+        names = [spec.name for spec in self.runtime.inputs]
         out = []
         for start in range(0, len(windows), 64):
-            batch = windows[start:start + 64]
-            arrays = [_inputs(w, shape) for w in batch]
-            feed = {name: np.stack([a[name] for a in arrays]) for name in arrays[0]
-                    if name in names}
+            arrays = [window_arrays(w, shape) for w in windows[start:start + 64]]
+            feed = model_inputs({name: np.stack([a[name] for a in arrays]) for name in names})
             out.append(self.runtime.infer(feed)[self.runtime.outputs[0]].reshape(-1))
         scores: np.ndarray = np.concatenate(out).astype(np.float64)
         return scores
@@ -244,16 +239,6 @@ class Analyser:
             window_scores=tuple((round(t, 3), round(p, 6)) for t, p in window_scores),
             model=dict(self._model), software=__version__,
             seconds=round(time.monotonic() - started, 3))
-
-
-def _inputs(window: Any, shape: Any) -> dict[str, np.ndarray]:
-    """One window as the exported model's inputs (zeros and False where a modality is
-    missing; the model only reads what it was trained on)."""
-    from edge.fm.store import window_arrays
-
-    arrays = window_arrays(window, shape)
-    return {"pose": arrays["pose"], "pose_valid": arrays["pose_valid"].astype(np.float32),
-            "imu": arrays["imu"], "imu_valid": arrays["imu_valid"].astype(np.float32)}
 
 
 def _band(scores: np.ndarray, block: int, coverage: float, replicates: int,

@@ -70,22 +70,12 @@ def build_store(dataset_folder: Path, folder: Path, options: PreprocessOptions,
     """The dataset's windows in a store at `folder`, reused when it was built the same way."""
     if (folder / "store.json").is_file():
         store = WindowStore.open(folder)
-        if store.shape == store_shape(options):
+        if store.shape == StoreShape.of(options):
             return store
         raise EvaluationError(f"{folder} holds windows made with other options; give another "
                               "--store folder")
     stream = dataset_windows(Dataset.open(dataset_folder), options, positive)
-    return WindowStore.build(stream, folder, store_shape(options), lambda: stream.skipped)
-
-
-def store_shape(options: PreprocessOptions) -> StoreShape:
-    return StoreShape(
-        pose_frames=round(options.window_s * options.pose_rate_hz),
-        dims=2 if options.dimensions == "2d" else 3,
-        imu_samples=round(options.window_s * options.imu_rate_hz),
-        pose_rate_hz=options.pose_rate_hz,
-        imu_rate_hz=options.imu_rate_hz,
-    )
+    return WindowStore.build(stream, folder, StoreShape.of(options), lambda: stream.skipped)
 
 
 def evaluate(store: WindowStore, config: BackendConfig, modalities: Modalities, folds: Folds,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -43,11 +42,6 @@ class Learner(ABC):
     @abstractmethod
     def predict(self, store: WindowStore, index: np.ndarray) -> Scores:
         """Score windows `index` of `store`."""
-
-    def export(self, store: WindowStore, calibration: np.ndarray, folder: Path,
-               name: str) -> dict[str, Path]:
-        """Write the trained model for the appliance; {precision: path}."""
-        raise NotImplementedError(f"{type(self).__name__} is not exported for the appliance")
 
 
 def usable(store: WindowStore, modalities: Modalities) -> np.ndarray:

@@ -13,12 +13,15 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from edge.errors import EvaluationError
 from edge.fm.tracks import IMU_CHANNELS, IMU_POSITIONS, LIMB_JOINTS, Window
+
+if TYPE_CHECKING:
+    from edge.fm.preprocess import PreprocessOptions
 
 _META = "store.json"
 _CHUNK = 256
@@ -34,6 +37,17 @@ class StoreShape:
     imu_samples: int  # Ti
     pose_rate_hz: float
     imu_rate_hz: float
+
+    @classmethod
+    def of(cls, options: PreprocessOptions) -> StoreShape:
+        """The shape of the windows that `options` cut."""
+        return cls(
+            pose_frames=round(options.window_s * options.pose_rate_hz),
+            dims=2 if options.dimensions == "2d" else 3,
+            imu_samples=round(options.window_s * options.imu_rate_hz),
+            pose_rate_hz=options.pose_rate_hz,
+            imu_rate_hz=options.imu_rate_hz,
+        )
 
     def arrays(self) -> dict[str, tuple[tuple[int, ...], np.dtype[Any]]]:
         """Per-window shape and dtype of each array file."""
@@ -167,6 +181,13 @@ def window_arrays(window: Window, shape: StoreShape) -> dict[str, np.ndarray]:
         out["imu"][:] = window.imu
         out["imu_valid"][:] = window.imu_valid
     return out
+
+
+def model_inputs(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Window arrays (one window or a batch) as an exported model's inputs: float32,
+    contiguous, masks as 0 and 1."""
+    return {name: np.ascontiguousarray(value, dtype=np.float32)
+            for name, value in arrays.items()}
 
 
 def _check(window: Window, name: str, got: tuple[int, ...], want: tuple[int, ...]) -> None:

@@ -37,7 +37,7 @@ from edge.fm.learner import make_learner, usable
 from edge.fm.metrics import recording_metrics
 from edge.fm.models.csad import Config as CsadConfig
 from edge.fm.models.mbcnn import Config as MbcnnConfig
-from edge.fm.models.mbcnn import window_inputs
+from edge.fm.models.mbcnn import MbcnnLearner, window_inputs
 from edge.fm.preprocess import PreprocessOptions
 from edge.fm.store import WindowStore
 from edge.plugins import BackendConfig
@@ -97,6 +97,7 @@ def train_one(name: str, config: BackendConfig, store: WindowStore, held_out: Wi
     print(f"{name}: training on all {evaluation.subjects} infants", flush=True)
     index = np.flatnonzero(usable(store, "both") & (store.labels >= 0))
     learner = make_learner(config, "both")
+    assert isinstance(learner, MbcnnLearner)  # the networks export; CSAD's is one too
     learner.fit(store, index, args.seed)
     folder = args.out / name
     calibration = np.sort(np.random.default_rng(args.seed).choice(

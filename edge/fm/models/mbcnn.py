@@ -18,7 +18,7 @@ from pydantic import Field
 
 from edge.errors import MissingDependencyError
 from edge.fm.learner import Learner, Modalities, Scores
-from edge.fm.store import WindowStore
+from edge.fm.store import WindowStore, model_inputs
 from edge.plugins import BackendConfig
 
 if TYPE_CHECKING:
@@ -150,13 +150,8 @@ def tensors(store: WindowStore, batch: np.ndarray) -> tuple[torch.Tensor, ...]:
 
 
 def window_inputs(store: WindowStore, batch: np.ndarray) -> dict[str, np.ndarray]:
-    """The exported model's inputs for windows `batch`, as numpy (masks as float32)."""
-    return {
-        "pose": np.ascontiguousarray(store.pose[batch], dtype=np.float32),
-        "pose_valid": np.ascontiguousarray(store.pose_valid[batch], dtype=np.float32),
-        "imu": np.ascontiguousarray(store.imu[batch], dtype=np.float32),
-        "imu_valid": np.ascontiguousarray(store.imu_valid[batch], dtype=np.float32),
-    }
+    """The exported model's inputs for windows `batch` (sorted indices read best)."""
+    return model_inputs({name: store.arrays[name][batch] for name in INPUTS})
 
 
 def batches(index: np.ndarray, size: int) -> Iterator[np.ndarray]:
