@@ -71,7 +71,6 @@ class DepthHeatmapModel(PoseModel):
         self.config = config
         self._runtime = open_runtime(config.runtime)
         self._input = self._runtime.inputs[0]
-        self._channels_last = self._input.shape[-1] == 2  # TFLite files are NHWC
         self._offsets = depth_offsets(COCO17)
 
     @property
@@ -88,12 +87,8 @@ class DepthHeatmapModel(PoseModel):
             return PoseEstimate.absent(len(COCO17))
         box = region.box
         crop = Crop.around((box.x0, box.y0, box.x1, box.y1), margin=self.config.crop_margin)
-        batch = depth_input(depth, crop)[None]
-        if self._channels_last:
-            batch = batch.transpose(0, 2, 3, 1)
+        batch = depth_input(depth, crop)[None]  # NCHW, in the ONNX and the TFLite files alike
         maps = self._runtime.infer({self._input.name: batch})[self._runtime.outputs[0]][0]
-        if maps.shape[-1] == len(COCO17) and maps.shape[0] != len(COCO17):
-            maps = maps.transpose(2, 0, 1)
         peaks = decode_heatmaps(maps, blur_sigma=self.config.heatmap_sigma)
         pixels = crop.to_image(peaks.xy, _GRID)
         confidence = np.clip(peaks.confidence, 0.0, 1.0)
