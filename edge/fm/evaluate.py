@@ -57,10 +57,13 @@ class Evaluation:
     labels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int8), repr=False)
     embedding: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), repr=False)
     embedding_subjects: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    window_recordings: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    window_subjects: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        for name in ("probability", "labels", "embedding", "embedding_subjects"):
+        for name in ("probability", "labels", "embedding", "embedding_subjects",
+                     "window_recordings", "window_subjects"):
             out.pop(name)
         return out
 
@@ -119,6 +122,7 @@ def evaluate(store: WindowStore, config: BackendConfig, modalities: Modalities, 
         ane=float(np.nanmean(ane_per_fold)) if np.isfinite(ane_per_fold).any() else float("nan"),
         ane_per_fold=[float(a) for a in ane_per_fold],
         seconds=round(time.monotonic() - started, 1), config=config.model_dump(mode="json"),
-        probability=probability, labels=labels,
+        probability=probability, labels=labels, window_recordings=recordings,
+        window_subjects=subjects,
         embedding=np.concatenate(embeddings), embedding_subjects=np.concatenate(embedding_subjects),
     )

@@ -17,6 +17,7 @@ import numpy as np
 
 from edge.errors import MissingDependencyError
 from edge.fm.evaluate import Evaluation
+from edge.fm.metrics import recording_scores
 
 MODELS = ("hcf", "mbcnn", "csad")
 MODALITY_ORDER = ("pose", "imu", "both")
@@ -76,8 +77,11 @@ def write_plots(evaluation: Evaluation, stem: Path) -> list[Path]:
     written = []
     title = f"{evaluation.model.upper()}, {evaluation.modalities}"
     figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    per = recording_scores(evaluation.window_recordings, evaluation.window_subjects,
+                           evaluation.labels, evaluation.probability)
     for level, metrics, labels, scores in (
         ("windows", evaluation.window_metrics, evaluation.labels, evaluation.probability),
+        ("recordings", evaluation.recording_metrics, per.labels, per.probability),
     ):
         if len(np.unique(labels)) == 2:
             fpr, tpr, _ = roc_curve(labels, scores)
