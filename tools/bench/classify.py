@@ -19,6 +19,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,47 +51,35 @@ def f1(evaluation: Evaluation) -> float:
 
 
 def analysis_time(folder: Path, minutes: float) -> tuple[float, float, float]:
-    """Seconds to analyse one recording on one thread (median of 3), FP32 and INT8, and the
-    INT8 window-scoring speed-up over FP32 on its windows."""
-    recording = Recording.open(write_recording(folder, 0, DatasetOptions(seed=5,
-                                                                         minutes=minutes)))
-    seconds = {}
-    for precision in ("fp32", "int8"):
-        analyser = Analyser(AnalysisConfig(precision=precision, threads=1))
-        try:
-            analyser.analyse(recording)
-            times = []
-            for _ in range(3):
-                started = time.perf_counter()
-                analyser.analyse(recording)
-                times.append(time.perf_counter() - started)
-            seconds[precision] = float(np.median(times))
-        finally:
-            analyser.close()
-    return seconds["fp32"], seconds["int8"], model_speed_up(recording)
-
-
-def model_speed_up(recording: Recording) -> float:
-    """FP32 time / INT8 time to score the recording's windows (the model alone)."""
+    """Seconds to analyse one recording on one thread, FP32 and INT8, and the INT8 speed-up
+    over FP32 of scoring its windows (the model alone)."""
     from edge.fm.preprocess import cut_windows, tracks
 
-    durations = {}
+    recording = Recording.open(write_recording(folder, 0, DatasetOptions(seed=5,
+                                                                         minutes=minutes)))
+    analysis, scoring = {}, {}
     for precision in ("fp32", "int8"):
         analyser = Analyser(AnalysisConfig(precision=precision, threads=1))
         try:
             pose, imu = tracks(recording, analyser.options)
             windows = list(cut_windows(pose, imu, analyser.options, recording_id="r",
                                        subject="s", label=None))
-            analyser._score(windows)
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                analyser._score(windows)
-                times.append(time.perf_counter() - started)
-            durations[precision] = float(np.median(times))
+            analysis[precision] = median_seconds(3, analyser.analyse, recording)
+            scoring[precision] = median_seconds(5, analyser._score, windows)
         finally:
             analyser.close()
-    return durations["fp32"] / durations["int8"]
+    return analysis["fp32"], analysis["int8"], scoring["fp32"] / scoring["int8"]
+
+
+def median_seconds(repeats: int, run: Callable[..., object], *args: object) -> float:
+    """The median duration of `repeats` calls of `run(*args)`, after one to warm up."""
+    run(*args)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run(*args)
+        times.append(time.perf_counter() - started)
+    return float(np.median(times))
 
 
 def main() -> None:
