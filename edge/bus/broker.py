@@ -56,4 +56,4 @@ class BrokerService(Service):
         self._control_out.send(b"TERMINATE")
         self._proxy.join(timeout=2.0)
         for socket in (self._control_out, self._control_in, self._frontend, self._backend):
-            socket.close(linger=0)
+            socket.close()

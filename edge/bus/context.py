@@ -7,6 +7,11 @@ import zmq
 from edge.bus.endpoints import Endpoints
 from edge.config.model import AppConfig
 
+# How long a closing socket may finish the message it is sending. Zero would cut a multipart
+# message mid-way, and libzmq 4.3.5 aborts the process when the peer hangs up at that moment
+# (session_base.cpp: clean_pipes finds the rest of the message gone).
+CLOSE_LINGER_MS = 250
+
 
 class Bus:
     """What a process needs to reach the bus: the process's one context and the endpoints."""
@@ -21,5 +26,5 @@ class Bus:
 
     def socket(self, kind: int) -> zmq.Socket[bytes]:
         socket: zmq.Socket[bytes] = self.context.socket(kind)
-        socket.setsockopt(zmq.LINGER, 0)
+        socket.setsockopt(zmq.LINGER, CLOSE_LINGER_MS)
         return socket

@@ -55,7 +55,7 @@ class Publisher(Generic[M]):
         return seq
 
     def close(self) -> None:
-        self._socket.close(linger=0)
+        self._socket.close()
 
 
 class SeqTracker:
@@ -149,4 +149,4 @@ class Subscriber(Generic[M]):
         return self.family.accepts(stream)
 
     def close(self) -> None:
-        self._socket.close(linger=0)
+        self._socket.close()

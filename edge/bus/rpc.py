@@ -83,7 +83,7 @@ class RpcServer:
             return _error(request_id, "InternalError", str(exc))
 
     def close(self) -> None:
-        self._socket.close(linger=0)
+        self._socket.close()
 
 
 class RpcClient:
@@ -134,7 +134,7 @@ class RpcClient:
         self._socket = self._open()
 
     def close(self) -> None:
-        self._socket.close(linger=0)
+        self._socket.close()
 
 
 def _error(request_id: Any, kind: str, message: str) -> bytes:
