@@ -198,3 +198,25 @@ class FrameUnusable(InferenceError):
 
 class EvaluationError(EdgeError):
     """A dataset, a window store or a fold plan cannot be evaluated as asked; says why."""
+
+
+class SessionError(EdgeError):
+    """A screening session cannot do what was asked; says why."""
+
+
+class SessionStateError(SessionError):
+    """An event the session's current state does not allow (a second Start, a late cancel)."""
+
+    def __init__(self, state: str, event: str) -> None:
+        super().__init__(f"a session in state {state!r} cannot {event.replace('_', ' ')}")
+        self.state = state
+        self.event = event
+
+
+class SessionStoreError(SessionError):
+    """The session database cannot be opened, migrated or written; says which and why."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem

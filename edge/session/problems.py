@@ -1,0 +1,116 @@
+"""What the nurse is told: every problem and live warning, in English and German, by key.
+
+A problem travels as its key and parameters, never as rendered text, so the display shows it
+in the nurse's language and the audit log keeps what happened, not how it was worded. Each
+instruction says what to do, in words a nurse can act on; `detail` is for the technician.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Language = Literal["en", "de"]
+LANGUAGES: tuple[Language, ...] = ("en", "de")
+Param = str | int | float
+
+# Sensor positions as said aloud, in each language.
+POSITIONS: dict[Language, dict[str, str]] = {
+    "en": {"left_wrist": "left wrist", "right_wrist": "right wrist",
+           "left_ankle": "left ankle", "right_ankle": "right ankle"},
+    "de": {"left_wrist": "linken Handgelenk", "right_wrist": "rechten Handgelenk",
+           "left_ankle": "linken Knöchel", "right_ankle": "rechten Knöchel"},
+}
+
+MESSAGES: dict[Language, dict[str, str]] = {
+    "en": {
+        "disk_space": "Not enough free space: {need_mb} MB needed, {free_mb} MB free. Export "
+                      "and remove old sessions, then press Start again.",
+        "disk_full": "The disk became full, so the recording stopped. What was recorded is "
+                     "kept. Export and remove old sessions.",
+        "sensor_missing": "The sensor for the {position} is not connected. Move it gently to "
+                          "wake it, check that it is charged, then press Start again.",
+        "battery_low": "The sensor for the {position} has {percent} % battery left. Charge or "
+                       "swap it, then press Start again.",
+        "firmware_old": "The sensor for the {position} needs a firmware update. Ask the "
+                        "technician.",
+        "camera_missing": "The camera is not available. Check its cable and power, then "
+                          "press Start again.",
+        "placement": "{sentence}",
+        "sensor_lost": "The sensor for the {position} stopped sending, so the recording "
+                       "stopped. Check the sensor, then press Start again.",
+        "analysis_failed": "The analysis failed. The recording is kept and can be analysed "
+                           "again. Tell the technician.",
+        "service_down": "Part of the appliance is not running ({service}). Restart the "
+                        "appliance; if this comes back, tell the technician.",
+        "out_of_view": "The infant is not fully in view of the camera.",
+        "sensor_gone": "The sensor for the {position} is not sending.",
+        "sensor_back": "The sensor for the {position} is sending again.",
+        "crying": "The infant seems to be crying or fussing. Calm the infant; the recording "
+                  "goes on.",
+        "little_movement": "The infant is hardly moving. Is the infant asleep?",
+    },
+    "de": {
+        "disk_space": "Nicht genug freier Speicher: {need_mb} MB nötig, {free_mb} MB frei. "
+                      "Alte Sitzungen exportieren und löschen, dann erneut Start drücken.",
+        "disk_full": "Der Speicher ist voll, die Aufnahme wurde beendet. Das Aufgenommene "
+                     "bleibt erhalten. Alte Sitzungen exportieren und löschen.",
+        "sensor_missing": "Der Sensor am {position} ist nicht verbunden. Sensor leicht "
+                          "bewegen, um ihn zu wecken, Ladung prüfen, dann erneut Start drücken.",
+        "battery_low": "Der Sensor am {position} hat noch {percent} % Akku. Laden oder "
+                       "tauschen, dann erneut Start drücken.",
+        "firmware_old": "Der Sensor am {position} braucht ein Firmware-Update. Bitte die "
+                        "Technik verständigen.",
+        "camera_missing": "Die Kamera ist nicht verfügbar. Kabel und Stromversorgung prüfen, "
+                          "dann erneut Start drücken.",
+        "placement": "{sentence}",
+        "sensor_lost": "Der Sensor am {position} sendet nicht mehr, die Aufnahme wurde "
+                       "beendet. Sensor prüfen, dann erneut Start drücken.",
+        "analysis_failed": "Die Auswertung ist fehlgeschlagen. Die Aufnahme bleibt erhalten "
+                           "und kann erneut ausgewertet werden. Bitte die Technik verständigen.",
+        "service_down": "Ein Teil des Geräts läuft nicht ({service}). Gerät neu starten; "
+                        "wenn es wieder auftritt, bitte die Technik verständigen.",
+        "out_of_view": "Das Kind ist nicht ganz im Bild der Kamera.",
+        "sensor_gone": "Der Sensor am {position} sendet nicht.",
+        "sensor_back": "Der Sensor am {position} sendet wieder.",
+        "crying": "Das Kind scheint zu weinen oder unruhig zu sein. Kind beruhigen; die "
+                  "Aufnahme läuft weiter.",
+        "little_movement": "Das Kind bewegt sich kaum. Schläft das Kind?",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why a session stopped, or a live warning: a key of MESSAGES with its parameters."""
+
+    key: str
+    params: dict[str, Param] = field(default_factory=dict)
+    detail: str = ""  # for the log and the technician, never shown as the instruction
+
+    def __post_init__(self) -> None:
+        if self.key not in MESSAGES["en"]:
+            raise ValueError(f"no wording for problem {self.key!r}")
+        self.instruction("en")  # every placeholder has its parameter
+
+    def instruction(self, language: Language = "en") -> str:
+        """The sentence the nurse reads, in `language`."""
+        params: dict[str, Param] = dict(self.params)
+        position = params.get("position")
+        if isinstance(position, str):
+            params["position"] = POSITIONS[language].get(position, position)
+        try:
+            return MESSAGES[language][self.key].format(**params)
+        except KeyError as exc:
+            raise ValueError(f"problem {self.key!r} needs the parameter {exc}") from None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"key": self.key, "params": dict(self.params), "detail": self.detail,
+                "instruction": {language: self.instruction(language) for language in LANGUAGES}}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> Problem:
+        params = data.get("params") or {}
+        if not isinstance(params, dict):
+            raise ValueError(f"problem parameters must be an object, not {params!r}")
+        return cls(str(data["key"]), dict(params), str(data.get("detail", "")))
