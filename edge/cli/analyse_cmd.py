@@ -24,7 +24,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def handle(args: argparse.Namespace) -> int:
-    from edge.fm.analysis import Analyser, AnalysisConfig
+    from edge.fm.analysis import Analyser
+    from edge.fm.config import AnalysisConfig
     from edge.recording.reader import Recording
 
     settings: dict[str, object] = {"precision": args.precision}

@@ -14,6 +14,7 @@ from edge.camera.config import CameraConfig
 from edge.imu.config import ImuConfig
 from edge.pose.config import PoseConfig
 from edge.runtime.registry import SERVICES
+from edge.session.config import SessionConfig
 from edge.telemetry.config import TelemetryConfig
 
 
@@ -114,7 +115,7 @@ class SupervisorConfig(Section):
     """`gma-edge run`: which services it starts and how it restarts them."""
 
     services: list[str] = Field(
-        default_factory=lambda: ["bus", "telemetry", "imu", "camera", "pose"],
+        default_factory=lambda: ["bus", "telemetry", "imu", "camera", "pose", "session"],
         description="Services to start, in start order; they are stopped in reverse order.",
     )
     ready_timeout_s: float = Field(
@@ -187,6 +188,8 @@ class AppConfig(Section):
         default_factory=CameraConfig, description="The camera service."
     )
     pose: PoseConfig = Field(default_factory=PoseConfig, description="The pose service.")
+    session: SessionConfig = Field(default_factory=SessionConfig,
+                                   description="The screening session and its analysis.")
     sim: SimConfig = Field(
         default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )

@@ -27,46 +27,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
 from edge import __version__
 from edge.errors import ModelLoadError
+from edge.fm.config import AnalysisConfig
 from edge.fm.learner import Modalities
 from edge.fm.preprocess import PreprocessOptions, cut_windows, tracks
-from edge.fm.quality import GateOptions, GateResult, gate, supine_scores, window_quality
+from edge.fm.quality import GateResult, gate, supine_scores, window_quality
 from edge.fm.store import StoreShape, model_inputs, window_arrays
 from edge.inference import Runtime, open_runtime
 from edge.recording.reader import Recording
 
 Decision = Literal["present", "absent", "not_assessable"]
 CARD = "model.json"
-SHIPPED = Path(__file__).resolve().parents[2] / "models" / "fm-mbcnn"
-
-
-class AnalysisConfig(BaseModel):
-    """How a session's recording is analysed."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model_dir: Path = Field(default=SHIPPED, description="A model folder with its model.json "
-                            "(models/fm-mbcnn, the reference MBCNN, by default).")
-    precision: Literal["fp32", "int8"] = Field(
-        default="int8", description="Which of the model's exports runs (INT8 is 2x faster on "
-        "the CPU and decides the same on the test recordings).")
-    providers: tuple[Literal["tensorrt", "cuda", "cpu"], ...] = Field(
-        default=("cpu",), min_length=1,
-        description="ONNX Runtime providers, best first (the classifier is small: the CPU "
-        "leaves the GPU to the pose model).")
-    threads: int = Field(default=1, ge=1, le=16, description="CPU threads of the model.")
-    threshold: float = Field(default=0.5, gt=0, lt=1,
-                             description="Probability above which FM count as present.")
-    band: float = Field(default=0.9, gt=0, lt=1,
-                        description="Coverage of the uncertainty band that must clear the "
-                        "threshold for a decision.")
-    bootstrap: int = Field(default=2000, ge=100, le=100_000)
-    gate: GateOptions = Field(default_factory=GateOptions)
-
-
 @dataclass(frozen=True)
 class ModelCard:
     """What `model.json` beside a model's files says: enough to run and to name it."""

@@ -15,6 +15,7 @@ SERVICES: dict[str, str] = {
     "imu": "edge.imu.service:ImuService",
     "camera": "edge.camera.service:CameraService",
     "pose": "edge.pose.service:PoseService",
+    "session": "edge.session.service:SessionService",
 }
 
 

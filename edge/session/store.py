@@ -106,7 +106,7 @@ class AuditEntry:
 
 
 class SessionStore:
-    """The one database of a data folder; one instance per process, used from one thread."""
+    """The one database of a data folder; one instance per process, one thread at a time."""
 
     def __init__(self, path: Path, software: str, models: Mapping[str, str],
                  clock: Callable[[], datetime] = utc_now) -> None:
@@ -116,7 +116,9 @@ class SessionStore:
         self._clock = clock
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
+            # One thread at a time, not always the one that opened it (a service is configured
+            # before its loop runs).
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise SessionStoreError(path, f"cannot open: {exc}") from exc
         try:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from edge.errors import ModelLoadError
-from edge.fm.analysis import SHIPPED, Analyser, AnalysisConfig, ModelCard
+from edge.fm.analysis import Analyser, ModelCard
+from edge.fm.config import SHIPPED, AnalysisConfig
 from edge.recording.reader import Recording
 from edge.sim import InfantState, SubjectOptions
 from edge.sim.dataset import DatasetOptions, write_recording

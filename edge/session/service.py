@@ -1,0 +1,412 @@
+"""The `session` service: runs a screening from the nurse's Start to the decision.
+
+It listens to the sensors' health, the poses and the IMU streams; its RPC (`start`, `cancel`,
+`override`, `status`, `list`, `result`, `reanalyse`) is what the display calls. One session
+at a time goes idle -> preparing -> placement -> recording -> analysing -> result
+(`edge.session.machine`); each step's checks wait a bounded time and then fail with a problem
+the nurse can act on. Every transition is stored and audited (`edge.session.store`) before it
+is announced. A session left active by a crash comes back "interrupted" when the service
+starts, its recording readable up to its last durable second and analysable again.
+
+The placement step checks, for now, that each position's sensor streams well; the full
+placement check (orientation, limb, timing) plugs in there.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import zmq
+from pydantic import JsonValue
+
+from edge import __version__
+from edge.bus.context import Bus
+from edge.bus.pubsub import Publisher, Subscriber
+from edge.bus.rpc import RpcServer
+from edge.config.model import AppConfig
+from edge.errors import DiskFullError, EdgeError, RecordingError, SessionError
+from edge.imu.config import POSITIONS
+from edge.imu.messages import ImuMessage, SensorStatus
+from edge.pose.messages import PoseMessage
+from edge.runtime.service import Service
+from edge.session.live import LiveMonitor, changes
+from edge.session.machine import ACTIVE, Event, State
+from edge.session.messages import SessionUpdate
+from edge.session.preparation import disk_problems, sensor_problems, worst_case_bytes
+from edge.session.problems import Problem
+from edge.session.recorder import SessionRecorder
+from edge.session.store import SessionRecord, SessionStore
+
+if TYPE_CHECKING:
+    from edge.fm.analysis import Analyser
+
+_POLL_S = 0.1
+_PUBLISH_EVERY_S = 1.0
+_KINECT_MAX_FPS = 30.0
+_POSE_FRESH_S = 2.0
+
+
+@dataclass
+class _Active:
+    """The running session's in-memory part; the store holds what must survive a crash."""
+
+    record: SessionRecord
+    phase_started: float  # time.monotonic() when the current state began
+    findings: list[Problem] = field(default_factory=list)
+    recorder: SessionRecorder | None = None
+    monitor: LiveMonitor | None = None
+    warnings: dict[str, Problem] = field(default_factory=dict)
+    analysis: threading.Thread | None = None
+    outcome: dict[str, Any] | BaseException | None = None
+
+
+class SessionService(Service):
+    name = "session"
+
+    def __init__(self, config: AppConfig, bus: Bus) -> None:
+        super().__init__(config, bus)
+        self.settings = config.session
+        self.data_dir = config.paths.data_dir
+        self._store: SessionStore | None = None
+        self._rpc: RpcServer | None = None
+        self._updates: Publisher[SessionUpdate] | None = None
+        self._inputs: dict[str, Subscriber[Any]] = {}
+        self._poller = zmq.Poller()
+        self._sensors: dict[str, SensorStatus] = {}
+        self._last_pose = -1e9  # monotonic s
+        self._pose_model = ""
+        self._active: _Active | None = None
+        self._last: SessionRecord | None = None
+        self._published = 0.0
+        self._analyser: Analyser | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def configure(self) -> None:
+        self._store = SessionStore(self.data_dir / "sessions.db", __version__,
+                                   self._model_versions())
+        for record in self._store.interrupt_unfinished("the session service restarted"):
+            self.log.warning("session %s was unfinished: now interrupted", record.id)
+        self._inputs = {"pose": Subscriber(self.bus, PoseMessage),
+                        "imu": Subscriber(self.bus, ImuMessage, hwm=10_000),
+                        "sensor": Subscriber(self.bus, SensorStatus)}
+        self._updates = Publisher(self.bus, SessionUpdate)
+        self._rpc = RpcServer(self.bus, "session", {
+            "start": self.start, "cancel": self.cancel, "override": self.override,
+            "status": self.snapshot, "list": self.sessions, "result": self.result,
+            "reanalyse": self.reanalyse})
+        for subscriber in self._inputs.values():
+            self._poller.register(subscriber.socket, zmq.POLLIN)
+        self._poller.register(self._rpc.socket, zmq.POLLIN)
+
+    def step(self, stop: threading.Event) -> None:
+        rpc = self._rpc
+        if rpc is None:
+            raise RuntimeError("SessionService.step() before configure()")
+        self._poller.poll(int(_POLL_S * 1000))
+        rpc.serve_pending()
+        self._drain()
+        self._advance()
+        if time.monotonic() - self._published >= _PUBLISH_EVERY_S:
+            self._publish()
+
+    def status(self) -> str:
+        active = self._active
+        if active is None:
+            return "idle" if self._last is None else f"idle; last {self._last.id} " \
+                f"{self._last.state.value}"
+        return f"{active.record.id}: {active.record.state.value}"
+
+    def close(self) -> None:
+        active = self._active
+        if active is not None and active.recorder is not None:
+            active.recorder.close(False, "the session service stopped")
+        for closable in (*self._inputs.values(), self._updates, self._rpc, self._store,
+                         self._analyser):
+            if closable is not None:
+                closable.close()
+        self._inputs = {}
+        self._rpc = self._updates = None
+        self._store = None
+        self._analyser = None
+
+    # -- RPC ------------------------------------------------------------------------------
+
+    def start(self, code: str, duration_s: float | None = None) -> dict[str, Any]:
+        """Start a screening of the infant with pseudonymous `code`."""
+        if self._active is not None:
+            raise SessionError(f"session {self._active.record.id} is still "
+                               f"{self._active.record.state.value}: cancel it first")
+        duration = self.settings.duration_s if duration_s is None else float(duration_s)
+        if not 10 <= duration <= 1800:
+            raise SessionError(f"a recording lasts 10 to 1800 s, not {duration:g}")
+        record = self._db.create(code, duration)
+        self._active = _Active(record, time.monotonic())
+        self._publish()
+        return record.to_dict()
+
+    def cancel(self) -> dict[str, Any]:
+        active = self._need_active()
+        if active.recorder is not None:
+            active.recorder.close(False, "cancelled by the nurse")
+        self._finish(active, Event.CANCEL)
+        assert self._last is not None
+        return self._last.to_dict()
+
+    def override(self, reason: str) -> dict[str, Any]:
+        """Record without a passed placement check: the nurse's reason is audited."""
+        active = self._need_active()
+        if active.record.state is not State.PLACEMENT:
+            raise SessionError("an override applies to the placement check only")
+        self._start_recording(active, Event.PLACEMENT_OVERRIDDEN, override=reason)
+        return active.record.to_dict()
+
+    def snapshot(self) -> dict[str, Any]:
+        update = self._update()
+        return {name: getattr(update, name) for name in update.__dataclass_fields__} | {
+            "sensors": {p: {"state": s.state, "battery_percent": s.battery_percent,
+                            "rate_hz": round(s.rate_hz, 1), "message": s.message}
+                        for p, s in self._sensors.items()}}
+
+    def sessions(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        return [record.to_dict() for record in self._db.recent(limit, offset)]
+
+    def result(self, session_id: str) -> dict[str, Any]:
+        return {"session": self._db.get(session_id).to_dict(),
+                "results": self._db.results(session_id)}
+
+    def reanalyse(self, session_id: str) -> dict[str, Any]:
+        """Analyse a finished session's recording again; the new result is added."""
+        if self._active is not None:
+            raise SessionError("a session is running: re-analyse when it has finished")
+        before = self._db.get(session_id)
+        if before.recording is None:
+            raise SessionError(f"session {session_id} has no recording to analyse")
+        record = self._db.transition(session_id, Event.REANALYSE)
+        active = _Active(record, time.monotonic())
+        self._active = active
+        self._analyse(active, self.data_dir / before.recording)
+        return record.to_dict()
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _advance(self) -> None:
+        active = self._active
+        if active is None:
+            return
+        state = active.record.state
+        try:
+            if state is State.PREPARING:
+                self._prepare(active)
+            elif state is State.PLACEMENT:
+                self._check_placement(active)
+            elif state is State.RECORDING:
+                self._record(active)
+            elif state is State.ANALYSING:
+                self._collect_analysis(active)
+        except DiskFullError as exc:
+            self._fail(active, Problem("disk_full", {}, str(exc)))
+        except RecordingError as exc:
+            self._fail(active, Problem("service_down", {"service": "recording"}, str(exc)))
+
+    def _prepare(self, active: _Active) -> None:
+        waited = time.monotonic() - active.phase_started
+        settings = self.settings
+        need = worst_case_bytes(active.record.duration_s, _KINECT_MAX_FPS,
+                                self.config.imu.rate_hz, len(POSITIONS))
+        problems = disk_problems(shutil.disk_usage(self.data_dir).free, need,
+                                 settings.disk_margin, settings.disk_reserve_mb)
+        if problems:  # waiting does not free space
+            self._fail(active, problems[0])
+            return
+        problems = sensor_problems(self._sensors, POSITIONS, self.config.imu.rate_hz,
+                                   settings.min_rate_share, settings.max_loss_percent,
+                                   settings.min_battery_percent)
+        if time.monotonic() - self._last_pose > _POSE_FRESH_S:
+            problems.append(Problem("camera_missing", {}, "no pose from the pose service"))
+        active.findings = problems
+        if not problems:
+            self._db.assign_sensors(active.record.id, {
+                p: (s.serial, s.firmware or None) for p, s in self._sensors.items()
+                if p in POSITIONS})
+            self._transition(active, Event.PREPARED)
+            return
+        camera_late = any(p.key == "camera_missing" for p in problems) and \
+            waited > settings.camera_wait_s
+        if waited > settings.sensor_wait_s or camera_late:
+            first = next((p for p in problems if p.key == "camera_missing"), problems[0]) \
+                if camera_late else problems[0]
+            self._fail(active, first)
+
+    def _check_placement(self, active: _Active) -> None:
+        active.findings = sensor_problems(self._sensors, POSITIONS, self.config.imu.rate_hz,
+                                          self.settings.min_rate_share,
+                                          self.settings.max_loss_percent, 0)
+        if active.findings:
+            active.phase_started = time.monotonic()  # the check starts over
+        elif time.monotonic() - active.phase_started >= self.settings.placement_s:
+            self._start_recording(active, Event.PLACEMENT_PASSED)
+
+    def _start_recording(self, active: _Active, event: Event,
+                         override: str | None = None) -> None:
+        record = active.record
+        folder = Path("sessions") / record.id
+        self._transition(active, event, override=override)
+        origin = time.monotonic_ns()
+        recorder = SessionRecorder(
+            self.data_dir / folder, session_id=record.id, code=record.code, origin_ns=origin,
+            utc_at_origin=datetime.now(timezone.utc), versions=self._model_versions(),
+            joint_set="coco17", pose_fps=_KINECT_MAX_FPS, imu_rate_hz=self.config.imu.rate_hz,
+            positions=POSITIONS)
+        self._db.set_recording(record.id, str(folder))
+        recorder.event("placement", origin, {"passed": override is None,
+                                             "override": override})
+        active.recorder = recorder
+        active.monitor = LiveMonitor(self.settings.analysis.gate, POSITIONS)
+        active.record = self._db.get(record.id)
+
+    def _record(self, active: _Active) -> None:
+        recorder, monitor = active.recorder, active.monitor
+        assert recorder is not None and monitor is not None
+        now = time.monotonic_ns()
+        for status in self._sensors.values():
+            monitor.sensor(status)
+        if now - recorder.origin_ns > 2e9:  # let the first seconds fill the monitor's span
+            current = monitor.warnings(now)
+            raised, ended = changes(active.warnings, current)
+            for problem in raised:
+                params: dict[str, JsonValue] = dict(problem.params)
+                recorder.event("warning", now, {"key": problem.key, "params": params,
+                                                "detail": problem.detail})
+            for key in ended:
+                recorder.event("warning_end", now, {"key": key})
+            if raised or ended:
+                active.warnings = current
+                self._publish()
+        recorder.tick()
+        if (now - recorder.origin_ns) / 1e9 >= active.record.duration_s:
+            recorder.close(True)
+            self._transition(active, Event.RECORDED)
+            self._analyse(active, recorder.path)
+
+    def _analyse(self, active: _Active, recording: Path) -> None:
+        def run() -> None:
+            try:
+                from edge.recording.reader import Recording
+
+                if self._analyser is None:
+                    from edge.fm.analysis import Analyser
+
+                    self._analyser = Analyser(self.settings.analysis)
+                active.outcome = self._analyser.analyse(Recording.open(recording)).to_dict()
+            except Exception as exc:
+                active.outcome = exc
+
+        active.analysis = threading.Thread(target=run, name="analysis", daemon=True)
+        active.analysis.start()
+
+    def _collect_analysis(self, active: _Active) -> None:
+        thread = active.analysis
+        if thread is None or thread.is_alive():
+            return
+        outcome = active.outcome
+        if isinstance(outcome, dict):
+            self._finish(active, Event.ANALYSED, result=outcome)
+        else:
+            self.log.error("analysis of %s failed: %r", active.record.id, outcome)
+            self._fail(active, Problem("analysis_failed", {}, repr(outcome)))
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        active = self._active
+        recording = active is not None and active.record.state is State.RECORDING
+        for delivery in iter(lambda: self._inputs["sensor"].receive(0), None):
+            self._sensors[delivery.message.position] = delivery.message
+        for delivery in iter(lambda: self._inputs["pose"].receive(0), None):
+            self._last_pose = time.monotonic()
+            self._pose_model = delivery.message.model
+            if recording and active is not None and active.recorder is not None:
+                message = delivery.message
+                active.recorder.pose(message, delivery.t_ns)
+                assert active.monitor is not None
+                active.monitor.pose(delivery.t_ns, message.joints, message.confidence,
+                                    message.present)
+        for delivery in iter(lambda: self._inputs["imu"].receive(0), None):
+            if recording and active is not None and active.recorder is not None:
+                active.recorder.imu(delivery.stream.split(".", 1)[-1], delivery.message)
+
+    def _transition(self, active: _Active, event: Event, **kwargs: Any) -> None:
+        active.record = self._db.transition(active.record.id, event, **kwargs)
+        active.phase_started = time.monotonic()
+        active.findings = []
+        self.log.info("session %s: %s -> %s", active.record.id, event.value,
+                      active.record.state.value)
+        self._publish()
+
+    def _fail(self, active: _Active, problem: Problem) -> None:
+        if active.recorder is not None:
+            try:
+                active.recorder.close(False, problem.detail or problem.key)
+            except RecordingError:  # a full disk may refuse even the closing write
+                self.log.exception("closing the recording of %s failed", active.record.id)
+        self._finish(active, Event.FAIL, problem=problem)
+
+    def _finish(self, active: _Active, event: Event, **kwargs: Any) -> None:
+        self._transition(active, event, **kwargs)
+        if active.record.state not in ACTIVE:
+            self._last = active.record
+            self._active = None
+            self._publish()
+
+    def _need_active(self) -> _Active:
+        if self._active is None:
+            raise SessionError("no session is running")
+        return self._active
+
+    @property
+    def _db(self) -> SessionStore:
+        if self._store is None:
+            raise SessionError("the session service is not configured")
+        return self._store
+
+    def _model_versions(self) -> dict[str, str]:
+        versions = {"fm_model": self.settings.analysis.model_dir.name}
+        if self._pose_model:
+            versions["pose_model"] = self._pose_model
+        return versions
+
+    def _update(self) -> SessionUpdate:
+        active = self._active
+        record = active.record if active is not None else self._last
+        if record is None:
+            return SessionUpdate("", "", State.IDLE.value, 0.0, self.settings.duration_s, None,
+                                 [], [], None)
+        elapsed = 0.0
+        if active is not None and active.recorder is not None:
+            elapsed = min(record.duration_s,
+                          (time.monotonic_ns() - active.recorder.origin_ns) / 1e9)
+        elif record.state in (State.ANALYSING, State.RESULT):
+            elapsed = record.duration_s
+        results = self._db.results(record.id) if record.state is State.RESULT else []
+        return SessionUpdate(
+            record.id, record.code, record.state.value, round(elapsed, 1), record.duration_s,
+            None if record.problem is None else record.problem.to_dict(),
+            [p.to_dict() for p in (active.findings if active is not None else [])],
+            [p.to_dict() for p in (active.warnings.values() if active is not None else [])],
+            results[-1] if results else None)
+
+    def _publish(self) -> None:
+        if self._updates is None:
+            return
+        try:
+            self._updates.publish(self._update())
+        except EdgeError:
+            self.log.exception("could not publish the session's state")
+        self._published = time.monotonic()
