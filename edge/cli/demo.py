@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from edge.bus.context import Bus
 from edge.bus.pubsub import Subscriber
+from edge.bus.rpc import RpcClient
 from edge.cli.common import add_config_option, config_from_args
 from edge.cli.run import stop_on_signals
+from edge.errors import RpcRemoteError, RpcTimeout
 from edge.imu.messages import ImuMessage, SensorStatus
 from edge.pose.messages import PoseMessage
 from edge.runtime.logs import setup_logging
 from edge.runtime.service import EXIT_CONFIG
+from edge.session.machine import FINISHED, State
 from edge.skeleton import COCO17
 from edge.supervisor import ChildView, Supervisor
 from edge.telemetry.message import TelemetryMessage
@@ -26,7 +31,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     add_config_option(parser)
     parser.add_argument(
         "--duration", type=float, default=None, metavar="SECONDS",
-        help="stop after this long (default: until Ctrl-C)",
+        help="stop after this long (default: until Ctrl-C); with --auto, how long to record "
+        "(default: the session's duration_s)",
+    )
+    parser.add_argument(
+        "--auto", action="store_true",
+        help="press Start by itself, follow the screening and stop when it has finished",
+    )
+    parser.add_argument(
+        "--json", action="store_true",
+        help="with --auto: end with one JSON line: session, state, decision, probability, "
+        "reasons, report",
     )
     parser.set_defaults(handler=handle)
 
@@ -40,53 +55,148 @@ def handle(args: argparse.Namespace) -> int:
     log_dir = config.paths.data_dir / "logs"
     supervisor = Supervisor(config, log_dir=log_dir)
     bus = Bus.from_config(config)
-    telemetry = Subscriber(bus, TelemetryMessage)
-    sensors = Subscriber(bus, SensorStatus)
-    imu = Subscriber(bus, ImuMessage)
-    poses = Subscriber(bus, PoseMessage)
+    watch = BusWatch(bus)
+    screening = AutoScreening(bus, args.duration) if args.auto else None
     print(f"gma-edge demo: services {', '.join(config.supervisor.services)}; "
           f"their logs are in {log_dir}. Ctrl-C stops.")
     supervisor.start()
     started = time.monotonic()
-    deadline = None if args.duration is None else started + args.duration
-    latest: TelemetryMessage | None = None
-    health: dict[str, SensorStatus] = {}
-    samples: dict[str, int] = {}
-    pose: PoseMessage | None = None
-    pose_count = 0
+    deadline = None if args.duration is None or screening is not None else \
+        started + args.duration
     next_view = started + 1.0
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            if screening is not None and screening.finished:
+                break
             supervisor.poll(0.05)
-            delivery = telemetry.receive(0.05)
-            if delivery is not None:
-                latest = delivery.message
-            while (status := sensors.receive(0.0)) is not None:
-                health[status.message.position] = status.message
-            while (estimate := poses.receive(0.0)) is not None:
-                pose, pose_count = estimate.message, pose_count + 1
-            while (packet := imu.receive(0.0)) is not None:
-                samples[packet.message.serial] = (samples.get(packet.message.serial, 0)
-                                                  + len(packet.message.t_ns))
+            watch.drain(0.05)
             if time.monotonic() >= next_view:
                 next_view += 1.0
-                lost = telemetry.tracker.total_gaps + imu.tracker.total_gaps
-                print(view(time.monotonic() - started, supervisor.snapshot(), latest, lost),
-                      flush=True)
-                for sensor in health.values():
-                    print("  " + describe_sensor(sensor, samples.get(sensor.serial, 0)),
-                          flush=True)
-                if pose is not None:
-                    print("  " + describe_pose(pose, pose_count), flush=True)
+                print(watch.view(time.monotonic() - started, supervisor.snapshot()), flush=True)
+                if screening is not None:
+                    print("  " + screening.follow(), flush=True)
         failed = supervisor.any_failed()
     finally:
-        telemetry.close()
-        sensors.close()
-        imu.close()
-        poses.close()
+        if screening is not None:
+            screening.close()
+        watch.close()
         supervisor.stop()
     print("gma-edge demo: stopped" + (" (a service failed: see its log)" if failed else ""))
+    if screening is not None:
+        if args.json:
+            print(json.dumps(screening.summary()), flush=True)
+        return 0 if screening.completed and not failed else 1
     return 1 if failed else 0
+
+
+class BusWatch:
+    """What the demo shows of the bus: telemetry, the sensors' health and data, the poses."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.telemetry = Subscriber(bus, TelemetryMessage)
+        self.sensors = Subscriber(bus, SensorStatus)
+        self.imu = Subscriber(bus, ImuMessage)
+        self.poses = Subscriber(bus, PoseMessage)
+        self.latest: TelemetryMessage | None = None
+        self.health: dict[str, SensorStatus] = {}
+        self.samples: dict[str, int] = {}
+        self.pose: PoseMessage | None = None
+        self.pose_count = 0
+
+    def drain(self, timeout_s: float) -> None:
+        delivery = self.telemetry.receive(timeout_s)
+        if delivery is not None:
+            self.latest = delivery.message
+        while (status := self.sensors.receive(0.0)) is not None:
+            self.health[status.message.position] = status.message
+        while (estimate := self.poses.receive(0.0)) is not None:
+            self.pose, self.pose_count = estimate.message, self.pose_count + 1
+        while (packet := self.imu.receive(0.0)) is not None:
+            serial = packet.message.serial
+            self.samples[serial] = self.samples.get(serial, 0) + len(packet.message.t_ns)
+
+    def view(self, elapsed_s: float, children: Sequence[ChildView]) -> str:
+        lost = self.telemetry.tracker.total_gaps + self.imu.tracker.total_gaps
+        lines = [view(elapsed_s, children, self.latest, lost)]
+        lines += ["  " + describe_sensor(sensor, self.samples.get(sensor.serial, 0))
+                  for sensor in self.health.values()]
+        if self.pose is not None:
+            lines.append("  " + describe_pose(self.pose, self.pose_count))
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        for subscriber in (self.telemetry, self.sensors, self.imu, self.poses):
+            subscriber.close()
+
+
+FINISHED_STATES = {state.value for state in FINISHED}
+
+
+class AutoScreening:
+    """`--auto`: a screening of a demo infant, started once the session service answers."""
+
+    CODE = "DEMO-0001"
+
+    def __init__(self, bus: Bus, duration_s: float | None) -> None:
+        self.client = RpcClient(bus, "session", timeout_s=2.0)
+        self.duration_s = duration_s
+        self.session_id: str | None = None
+        self.status: dict[str, Any] = {}
+        self.error = ""
+
+    @property
+    def finished(self) -> bool:
+        return self.status.get("state") in FINISHED_STATES or bool(self.error)
+
+    @property
+    def completed(self) -> bool:
+        return self.status.get("state") == State.RESULT.value
+
+    def follow(self) -> str:
+        """Start if not yet started, then one line on how the screening goes."""
+        try:
+            if self.session_id is None:
+                params = {} if self.duration_s is None else {"duration_s": self.duration_s}
+                self.session_id = self.client.call("start", code=self.CODE, **params)["id"]
+            self.status = self.client.call("status")
+        except RpcTimeout:
+            return "session: waiting for the session service"
+        except RpcRemoteError as exc:
+            self.error = str(exc)
+            return f"session: {exc}"
+        return describe_session(self.status)
+
+    def summary(self) -> dict[str, Any]:
+        result = self.status.get("result") or {}
+        problem = self.status.get("problem")
+        reasons = list(result.get("reasons", []))
+        if problem:
+            reasons.append(problem["instruction"]["en"])
+        if self.error:
+            reasons.append(self.error)
+        return {"session_id": self.session_id, "state": self.status.get("state", "idle"),
+                "decision": result.get("decision"), "probability": result.get("probability"),
+                "reasons": reasons, "report": self.status.get("report")}
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def describe_session(status: dict[str, Any]) -> str:
+    """The screening in one line, as the display would show it."""
+    line = f"session {status['session_id']} ({status['code']}): {status['state']}"
+    if status["state"] == State.RECORDING.value:
+        line += f" {status['elapsed_s']:.0f}/{status['duration_s']:.0f} s"
+    for item in (*status["findings"], *status["warnings"]):
+        line += f"; {item['instruction']['en']}"
+    if status["problem"]:
+        line += f": {status['problem']['instruction']['en']}"
+    result = status["result"]
+    if result:
+        probability = result.get("probability")
+        line += f": {result['decision']}" + (
+            f" (p = {probability:.2f})" if probability is not None else "")
+    return line
 
 
 def view(

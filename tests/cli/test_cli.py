@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,3 +84,23 @@ def test_demo_shows_live_telemetry_through_the_broker(short_dir: Path) -> None:
     assert "telemetry (sysfs): cpu" in out
     assert "message(s) lost" not in out
     assert (short_dir / "data" / "logs" / "telemetry.log").exists()
+
+
+@pytest.mark.slow
+def test_demo_auto_runs_a_screening_and_ends_with_its_json(short_dir: Path) -> None:
+    config = short_dir / "c.toml"
+    config.write_text(
+        f'[paths]\nruntime_dir = "{short_dir}/run"\ndata_dir = "{short_dir}/data"\n')
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "edge", "demo", "--config", str(config), "--auto",
+         "--duration", "12", "--json"],
+        capture_output=True, text=True, timeout=110, check=False, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["state"] == "result"
+    # Twelve seconds are too short for a decision: the gate abstains and says why.
+    assert summary["decision"] == "not_assessable" and summary["probability"] is None
+    assert any("60 s are needed" in reason for reason in summary["reasons"])
+    folder = short_dir / "data" / "sessions" / summary["session_id"]
+    assert (folder / "recording.json").exists() and (short_dir / "data" / "sessions.db").exists()
