@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# Debian packages the test suite needs beyond Python itself (none yet beyond venv support).
-TEST_DEBS=()
+# Debian packages the test suite needs beyond Python itself: the display's browser test runs
+# Debian's chromium under Playwright.
+TEST_DEBS=(chromium)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"

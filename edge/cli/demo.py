@@ -59,6 +59,9 @@ def handle(args: argparse.Namespace) -> int:
     screening = AutoScreening(bus, args.duration) if args.auto else None
     print(f"gma-edge demo: services {', '.join(config.supervisor.services)}; "
           f"their logs are in {log_dir}. Ctrl-C stops.")
+    if "display" in config.supervisor.services and config.display.port:
+        print(f"gma-edge demo: the display is at http://127.0.0.1:{config.display.port}/",
+              flush=True)
     supervisor.start()
     started = time.monotonic()
     deadline = None if args.duration is None or screening is not None else \

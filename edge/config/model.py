@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.camera.config import CameraConfig
+from edge.display.config import DisplayConfig
 from edge.imu.config import ImuConfig
 from edge.pose.config import PoseConfig
 from edge.runtime.registry import SERVICES
@@ -115,7 +116,8 @@ class SupervisorConfig(Section):
     """`gma-edge run`: which services it starts and how it restarts them."""
 
     services: list[str] = Field(
-        default_factory=lambda: ["bus", "telemetry", "imu", "camera", "pose", "session"],
+        default_factory=lambda: ["bus", "telemetry", "imu", "camera", "pose", "session",
+                                 "display"],
         description="Services to start, in start order; they are stopped in reverse order.",
     )
     ready_timeout_s: float = Field(
@@ -190,6 +192,8 @@ class AppConfig(Section):
     pose: PoseConfig = Field(default_factory=PoseConfig, description="The pose service.")
     session: SessionConfig = Field(default_factory=SessionConfig,
                                    description="The screening session and its analysis.")
+    display: DisplayConfig = Field(default_factory=DisplayConfig,
+                                   description="The nurse's touch display (a web page).")
     sim: SimConfig = Field(
         default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )

@@ -16,6 +16,7 @@ SERVICES: dict[str, str] = {
     "camera": "edge.camera.service:CameraService",
     "pose": "edge.pose.service:PoseService",
     "session": "edge.session.service:SessionService",
+    "display": "edge.display.service:DisplayService",
 }
 
 

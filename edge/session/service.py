@@ -30,7 +30,13 @@ from edge.bus.context import Bus
 from edge.bus.pubsub import Publisher, Subscriber
 from edge.bus.rpc import RpcServer
 from edge.config.model import AppConfig
-from edge.errors import DiskFullError, EdgeError, RecordingError, SessionError
+from edge.errors import (
+    DiskFullError,
+    EdgeError,
+    RecordingError,
+    SessionError,
+    SessionStoreError,
+)
 from edge.imu.config import POSITIONS
 from edge.imu.messages import ImuMessage, SensorStatus
 from edge.pose.messages import PoseMessage
@@ -146,7 +152,10 @@ class SessionService(Service):
         duration = self.settings.duration_s if duration_s is None else float(duration_s)
         if not 10 <= duration <= 1800:
             raise SessionError(f"a recording lasts 10 to 1800 s, not {duration:g}")
-        record = self._db.create(code, duration)
+        try:
+            record = self._db.create(code, duration)
+        except SessionStoreError as exc:  # the nurse reads the problem, not the file's path
+            raise SessionError(exc.problem) from exc
         self._active = _Active(record, time.monotonic())
         self._publish()
         return record.to_dict()
@@ -164,7 +173,10 @@ class SessionService(Service):
         active = self._need_active()
         if active.record.state is not State.PLACEMENT:
             raise SessionError("an override applies to the placement check only")
-        self._start_recording(active, Event.PLACEMENT_OVERRIDDEN, override=reason)
+        try:
+            self._start_recording(active, Event.PLACEMENT_OVERRIDDEN, override=reason)
+        except SessionStoreError as exc:
+            raise SessionError(exc.problem) from exc
         return active.record.to_dict()
 
     def snapshot(self) -> dict[str, Any]:

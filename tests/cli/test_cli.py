@@ -70,7 +70,7 @@ def test_demo_shows_live_telemetry_through_the_broker(short_dir: Path) -> None:
     config = short_dir / "c.toml"
     config.write_text(
         f'[paths]\nruntime_dir = "{short_dir}/run"\ndata_dir = "{short_dir}/data"\n'
-        '[telemetry]\ninterval_s = 0.5\n'
+        '[telemetry]\ninterval_s = 0.5\n[display]\nport = 0\n'
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
@@ -90,7 +90,8 @@ def test_demo_shows_live_telemetry_through_the_broker(short_dir: Path) -> None:
 def test_demo_auto_runs_a_screening_and_ends_with_its_json(short_dir: Path) -> None:
     config = short_dir / "c.toml"
     config.write_text(
-        f'[paths]\nruntime_dir = "{short_dir}/run"\ndata_dir = "{short_dir}/data"\n')
+        f'[paths]\nruntime_dir = "{short_dir}/run"\ndata_dir = "{short_dir}/data"\n'
+        '[display]\nport = 0\n')
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "edge", "demo", "--config", str(config), "--auto",

@@ -1,0 +1,1061 @@
+"use strict";
+
+// gma-edge touch display. Shows what the appliance pushes on /events and sends the
+// nurse's actions to the JSON API. Plain browser JavaScript: no build step, no libraries.
+
+// ---------------------------------------------------------------------------- constants
+
+const STORAGE_LANG = "gma-edge.lang";
+const STORAGE_DISMISSED = "gma-edge.dismissed";
+const LANGUAGES = ["en", "de"];
+const LOCALES = { en: "en-GB", de: "de-DE" }; // en-GB: 24-hour clock and day-first dates
+const POSITIONS = ["left_wrist", "right_wrist", "left_ankle", "right_ankle"];
+const ACTIVE_STATES = new Set(["preparing", "placement", "recording", "analysing"]);
+const FINISHED_STATES = new Set(["result", "failed", "cancelled", "interrupted"]);
+const REANALYSABLE_STATES = new Set(["failed", "interrupted"]);
+const DECISIONS = new Set(["present", "absent", "not_assessable"]);
+const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/; // the server's rule for pseudonymous codes
+const CODE_MAX_LENGTH = 64;
+const LOW_BATTERY_PERCENT = 15;
+const STATE_STALE_MS = 5000; // state comes about once a second; this much silence is a lost link
+const POSE_STALE_MS = 2000;
+const RECONNECT_MS = 3000;
+const NO_DEPTH_RGB = [18, 24, 48]; // "no depth" pixels, dark blue so they differ from far ones
+const SENSOR_ICONS = { ok: "\u2713", low: "!", bad: "\u2715", unknown: "?" };
+
+// COCO-17 joint pairs drawn as bones; the nose joins the shoulders' midpoint separately.
+const NOSE = 0;
+const SHOULDER_L = 5;
+const SHOULDER_R = 6;
+const SKELETON_EDGES = [
+  [5, 6], [5, 7], [7, 9], [6, 8], [8, 10],
+  [5, 11], [6, 12], [11, 12],
+  [11, 13], [13, 15], [12, 14], [14, 16],
+];
+
+// ---------------------------------------------------------------------------- state
+
+const app = {
+  lang: "en",
+  live: null,                  // the last `state` event's data
+  lastStateAt: Date.now(),
+  events: null,                // the EventSource
+  eventsBroken: false,
+  screen: null,                // the screen now shown
+  dismissed: "",               // "<session id>:<state>" the nurse closed with New screening
+  error: null,                 // { key, params } or { text } shown in the error line
+  history: { open: false, sessions: null, failed: false, selectedId: null, detail: null, token: 0 },
+  pose: null,                  // the last `pose` event's data
+  poseAt: 0,
+  poseFrame: 0,                // pending requestAnimationFrame id
+  depth: { canvas: null, pose: null },
+  signatures: new Map(),       // element id -> what it was last built from
+};
+
+// ---------------------------------------------------------------------------- small helpers
+
+function byId(id) {
+  return document.getElementById(id);
+}
+
+function make(tag, className, text) {
+  const element = document.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+function readStorage(key) {
+  try {
+    return window.localStorage.getItem(key);
+  } catch (err) {
+    return null; // storage can be disabled; the display must still work
+  }
+}
+
+function writeStorage(key, value) {
+  try {
+    window.localStorage.setItem(key, value);
+  } catch (err) {
+    // Not remembered across reloads, nothing worse.
+  }
+}
+
+function isNumber(value) {
+  return typeof value === "number" && Number.isFinite(value);
+}
+
+function clamp(value, low, high) {
+  return Math.min(high, Math.max(low, value));
+}
+
+// Rebuilds an element only when its inputs changed, so scroll positions survive the
+// once-a-second state updates.
+function updateIfChanged(element, inputs, build) {
+  const signature = JSON.stringify(inputs);
+  if (app.signatures.get(element.id) === signature) return;
+  app.signatures.set(element.id, signature);
+  build();
+}
+
+// ---------------------------------------------------------------------------- language
+
+function t(key, params) {
+  const table = STRINGS[app.lang] || STRINGS.en;
+  const text = table[key] !== undefined ? table[key] : STRINGS.en[key];
+  if (text === undefined) return key;
+  return text.replace(/\{(\w+)\}/g, (match, name) =>
+    params && params[name] !== undefined ? String(params[name]) : match);
+}
+
+// A translated label for a value from the server, or the value itself if it is new to us.
+function labelFor(prefix, value) {
+  const key = prefix + value;
+  return STRINGS.en[key] !== undefined ? t(key) : String(value);
+}
+
+function initialLanguage() {
+  const stored = readStorage(STORAGE_LANG);
+  if (LANGUAGES.includes(stored)) return stored;
+  return (navigator.language || "").toLowerCase().startsWith("de") ? "de" : "en";
+}
+
+function applyStaticTexts() {
+  document.documentElement.lang = app.lang;
+  document.querySelectorAll("[data-i18n]").forEach((el) => {
+    el.textContent = t(el.dataset.i18n);
+  });
+  document.querySelectorAll("[data-i18n-placeholder]").forEach((el) => {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  });
+  document.querySelectorAll("[data-i18n-label]").forEach((el) => {
+    el.setAttribute("aria-label", t(el.dataset.i18nLabel));
+  });
+  document.querySelectorAll("[data-i18n-title]").forEach((el) => {
+    el.title = t(el.dataset.i18nTitle);
+  });
+  document.querySelectorAll("#lang-toggle [data-lang]").forEach((span) => {
+    span.classList.toggle("is-active", span.dataset.lang === app.lang);
+  });
+}
+
+function setLanguage(lang) {
+  app.lang = lang;
+  writeStorage(STORAGE_LANG, lang);
+  app.signatures.clear(); // every dynamic text must be rebuilt in the new language
+  applyStaticTexts();
+  renderError();
+  renderClock();
+  render();
+  if (app.screen === "history") renderHistory();
+  if (app.screen === "recording") updateCameraStatus();
+  const overrideError = byId("override-error");
+  if (!overrideError.hidden) overrideError.textContent = t("override_reason_missing");
+}
+
+function toggleLanguage() {
+  setLanguage(app.lang === "en" ? "de" : "en");
+}
+
+// ---------------------------------------------------------------------------- formatting
+
+function formatMmss(seconds) {
+  const total = Math.max(0, Math.ceil(seconds));
+  const minutes = Math.floor(total / 60);
+  const rest = total % 60;
+  return String(minutes).padStart(2, "0") + ":" + String(rest).padStart(2, "0");
+}
+
+// Probabilities and band limits are fractions 0..1; shown as whole percent.
+function formatPercent(fraction) {
+  return t("percent", { n: Math.round(clamp(fraction, 0, 1) * 100) });
+}
+
+function parseUtc(value) {
+  if (isNumber(value)) return new Date(value < 1e12 ? value * 1000 : value);
+  if (typeof value !== "string" || value === "") return null;
+  let text = value.replace(" ", "T");
+  // A time without a zone is UTC by the field's name, not local time.
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text)) text += "Z";
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function formatDateTime(value) {
+  const date = parseUtc(value);
+  if (!date) return value === null || value === undefined ? "" : String(value);
+  return date.toLocaleString(LOCALES[app.lang], {
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+  });
+}
+
+function instructionText(problem) {
+  if (!problem || typeof problem !== "object") return "";
+  const instruction = problem.instruction || {};
+  return instruction[app.lang] || instruction.en || problem.detail || problem.key || "";
+}
+
+function decisionLabel(result) {
+  const decision = result && result.decision;
+  return DECISIONS.has(decision) ? t("decision_" + decision) : t("decision_none");
+}
+
+function probabilityText(result) {
+  if (!result) return "";
+  const parts = [];
+  if (isNumber(result.probability)) {
+    parts.push(t("probability", { value: formatPercent(result.probability) }));
+  }
+  const band = result.band;
+  if (Array.isArray(band) && band.length === 2 && isNumber(band[0]) && isNumber(band[1])) {
+    parts.push(t("band", { lo: formatPercent(band[0]), hi: formatPercent(band[1]) }));
+  }
+  // Each part stays on one line; a narrow screen wraps between them.
+  return parts.map((part) => part.replace(/ /g, "\u00a0")).join(" \u00b7 ");
+}
+
+function isReferenceResult(result) {
+  const fromState = Boolean(app.live && app.live.reference_model === true);
+  const fromModel = Boolean(result && result.model && result.model.reference === true);
+  return fromState || fromModel;
+}
+
+// ---------------------------------------------------------------------------- error line
+
+function showError(text) {
+  app.error = { text: String(text) };
+  renderError();
+}
+
+function showErrorKey(key, params) {
+  app.error = { key, params };
+  renderError();
+}
+
+function clearError() {
+  app.error = null;
+  renderError();
+}
+
+function renderError() {
+  const line = byId("error-line");
+  const error = app.error;
+  line.hidden = !error;
+  line.textContent = !error ? "" : error.key ? t(error.key, error.params) : error.text;
+}
+
+// ---------------------------------------------------------------------------- API
+
+// Sends JSON and returns the parsed answer; throws an Error carrying the server's own
+// message so the nurse sees exactly why it refused.
+async function api(method, path, body) {
+  const options = { method, headers: { Accept: "application/json" }, cache: "no-store" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, options);
+  } catch (err) {
+    throw new Error(t("network_error"));
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch (err) {
+    data = null; // an empty or non-JSON answer; judged by the status alone
+  }
+  if (!response.ok) {
+    const message = data && typeof data.error === "string" && data.error
+      ? data.error : t("request_failed", { status: response.status });
+    throw new Error(message);
+  }
+  return data;
+}
+
+// Runs one action behind its button: no double taps, errors go to the error line.
+async function runAction(button, action) {
+  if (button.disabled) return false;
+  button.disabled = true;
+  clearError();
+  try {
+    await action();
+    return true;
+  } catch (err) {
+    showError(err && err.message ? err.message : String(err));
+    return false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------- live data
+
+function liveSession() {
+  const session = app.live && app.live.session;
+  if (!session || typeof session !== "object") return { session_id: "", code: "", state: "idle" };
+  return session;
+}
+
+function liveSensors() {
+  const sensors = app.live && app.live.sensors;
+  return sensors && typeof sensors === "object" ? sensors : {};
+}
+
+function dismissKey(session) {
+  return session.session_id + ":" + session.state;
+}
+
+function setDismissed(key) {
+  app.dismissed = key;
+  writeStorage(STORAGE_DISMISSED, key);
+}
+
+function connectEvents() {
+  const source = new EventSource("/events");
+  app.events = source;
+  source.onopen = () => {
+    app.eventsBroken = false;
+    updateConnectionBanner();
+  };
+  source.onerror = () => {
+    app.eventsBroken = true;
+    updateConnectionBanner();
+    // The browser retries by itself, except when the server refused the stream outright.
+    if (source.readyState === EventSource.CLOSED && app.events === source) {
+      source.close();
+      setTimeout(connectEvents, RECONNECT_MS);
+    }
+  };
+  source.addEventListener("state", (event) => handleMessage(event, onState));
+  source.addEventListener("pose", (event) => handleMessage(event, onPose));
+}
+
+function handleMessage(event, handler) {
+  let data;
+  try {
+    data = JSON.parse(event.data);
+  } catch (err) {
+    console.warn("ignoring a malformed event:", err);
+    return;
+  }
+  if (data && typeof data === "object") handler(data);
+}
+
+function onState(data) {
+  app.live = data;
+  app.lastStateAt = Date.now();
+  app.eventsBroken = false;
+  const session = liveSession();
+  if (ACTIVE_STATES.has(session.state)) {
+    // A running session always takes the screen, and its next end must be shown again
+    // even if the nurse dismissed an earlier end of the same session (re-analysis).
+    app.history.open = false;
+    if (app.dismissed) setDismissed("");
+  }
+  updateConnectionBanner();
+  colourBodySpots();
+  render();
+}
+
+function updateConnectionBanner() {
+  const stale = Date.now() - app.lastStateAt > STATE_STALE_MS;
+  byId("connection-banner").hidden = !(app.eventsBroken || stale);
+}
+
+// ---------------------------------------------------------------------------- screens
+
+function chooseScreen(session) {
+  const state = session.state;
+  if (state === "preparing" || state === "placement") return "sensors";
+  if (state === "recording" || state === "analysing") return state;
+  if (app.history.open) return "history";
+  if (FINISHED_STATES.has(state) && app.dismissed !== dismissKey(session)) {
+    return state === "result" ? "result" : "stopped";
+  }
+  return "home";
+}
+
+function render() {
+  const session = liveSession();
+  const screen = chooseScreen(session);
+  if (screen !== app.screen) enterScreen(screen);
+  renderTopBar(screen, session);
+  if (screen === "sensors") renderSensors(session);
+  else if (screen === "recording") renderRecording(session);
+  else if (screen === "result") renderResult(session);
+  else if (screen === "stopped") renderStopped(session);
+  closeStaleDialogs(session);
+}
+
+function enterScreen(screen) {
+  app.screen = screen;
+  document.querySelectorAll(".screen").forEach((section) => {
+    section.hidden = section.dataset.screen !== screen;
+  });
+  const section = byId("screen-" + screen);
+  placeSharedButton(byId("cancel-button"), section, "cancel");
+  placeSharedButton(byId("new-screening"), section, "new-screening");
+  if (screen === "home") focusCodeInput();
+  if (screen === "recording") requestPoseDraw();
+  if (screen === "history") renderHistory();
+}
+
+// Buttons used on two screens exist once (one test id, one handler) and move to the
+// visible screen's slot.
+function placeSharedButton(button, section, slotName) {
+  const slot = section.querySelector('[data-slot="' + slotName + '"]');
+  if (slot) {
+    slot.appendChild(button);
+    button.hidden = false;
+  } else {
+    button.hidden = true;
+  }
+}
+
+function renderTopBar(screen, session) {
+  let key = "title_" + screen;
+  if (screen === "sensors") key = session.state === "placement" ? "title_placement" : "title_preparing";
+  if (screen === "stopped") key = "title_" + session.state;
+  byId("screen-title").textContent = t(key);
+  const code = byId("session-code");
+  const showCode = screen !== "home" && screen !== "history" && Boolean(session.code);
+  code.hidden = !showCode;
+  code.textContent = showCode ? session.code : "";
+}
+
+function renderClock() {
+  const now = new Date();
+  const clock = byId("clock");
+  clock.textContent = now.toLocaleTimeString(LOCALES[app.lang], { hour: "2-digit", minute: "2-digit" });
+  clock.dateTime = now.toISOString();
+}
+
+function tick() {
+  renderClock();
+  updateConnectionBanner();
+  if (app.screen === "recording") updateCameraStatus();
+}
+
+// ---------------------------------------------------------------------------- home
+
+function focusCodeInput() {
+  if (openDialogId()) return;
+  byId("code-input").focus();
+}
+
+function codeProblem(code) {
+  if (code === "") return "code_empty";
+  if (code.length > CODE_MAX_LENGTH) return "code_too_long";
+  if (!CODE_PATTERN.test(code)) return "code_invalid";
+  return null;
+}
+
+async function onStartSubmit(event) {
+  event.preventDefault();
+  const input = byId("code-input");
+  const code = input.value.trim(); // scanners may add a stray space or tab
+  const problem = codeProblem(code);
+  if (problem) {
+    input.setAttribute("aria-invalid", "true");
+    showErrorKey(problem);
+    input.focus();
+    return;
+  }
+  input.removeAttribute("aria-invalid");
+  const started = await runAction(byId("start-button"), () => api("POST", "/api/start", { code }));
+  if (started) input.value = "";
+  else input.focus();
+}
+
+// A barcode scanner types like a keyboard. If the nurse tapped elsewhere on Home, send
+// its keys to the code field anyway so a scan still starts the screening.
+function onDocumentKeydown(event) {
+  if (event.key === "Escape") {
+    closeAllDialogs();
+    return;
+  }
+  if (app.screen !== "home" || openDialogId()) return;
+  if (event.ctrlKey || event.altKey || event.metaKey || event.key.length !== 1) return;
+  const active = document.activeElement;
+  if (active && (active.tagName === "INPUT" || active.tagName === "TEXTAREA")) return;
+  byId("code-input").focus();
+}
+
+// ---------------------------------------------------------------------------- sensors
+
+function sensorLevel(info) {
+  if (!info || typeof info !== "object") return "unknown";
+  if (info.state !== "streaming") return "bad";
+  const battery = info.battery_percent;
+  if (isNumber(battery) && battery >= 0 && battery < LOW_BATTERY_PERCENT) return "low";
+  return "ok";
+}
+
+function batteryText(info) {
+  const battery = info.battery_percent;
+  if (!isNumber(battery) || battery < 0) return t("battery_unknown");
+  const key = battery < LOW_BATTERY_PERCENT ? "battery_low" : "battery";
+  return t(key, { percent: Math.round(battery) });
+}
+
+function sensorStatusText(info) {
+  if (!info || typeof info !== "object") return t("sensor_state_unknown");
+  return labelFor("sensor_state_", info.state) + " \u00b7 " + batteryText(info);
+}
+
+function sensorItem(position, info) {
+  const level = sensorLevel(info);
+  const item = make("li", "sensor");
+  item.dataset.level = level;
+  item.dataset.position = position;
+  item.append(
+    make("span", "sensor__icon", SENSOR_ICONS[level]),
+    make("span", "sensor__name", t("position_" + position)),
+    make("span", "sensor__status", sensorStatusText(info)),
+  );
+  return item;
+}
+
+function renderSensors(session) {
+  renderProblems(byId("findings"), session.findings, session.state === "placement" ? "placement_hint" : "preparing_hint",
+    "findings--problem", "findings--hint");
+  const sensors = liveSensors();
+  const list = byId("sensor-list");
+  updateIfChanged(list, [app.lang, sensors], () => {
+    list.replaceChildren(...POSITIONS.map((position) => sensorItem(position, sensors[position])));
+  });
+  byId("override-button").hidden = session.state !== "placement";
+}
+
+// Shows a list of problems' instructions, or a calm message when there are none.
+function renderProblems(box, problems, emptyKey, activeClass, emptyClass) {
+  const list = Array.isArray(problems) ? problems : [];
+  // Only what is shown counts: a changing technical detail must not rebuild (and scroll) it.
+  const shown = list.map((problem) => [problem && problem.key, instructionText(problem)]);
+  updateIfChanged(box, [app.lang, emptyKey, shown], () => {
+    box.classList.toggle(activeClass, list.length > 0);
+    box.classList.toggle(emptyClass, list.length === 0);
+    if (list.length === 0) {
+      box.replaceChildren(make("p", "", t(emptyKey)));
+      return;
+    }
+    const ul = make("ul", "problem-list");
+    list.forEach((problem) => {
+      const li = make("li", "", instructionText(problem));
+      if (problem && problem.key) li.dataset.key = problem.key;
+      ul.append(li);
+    });
+    box.replaceChildren(ul);
+  });
+}
+
+function colourBodySpots() {
+  const sensors = liveSensors();
+  POSITIONS.forEach((position) => {
+    const spot = document.getElementById("spot-" + position);
+    if (spot) spot.setAttribute("data-level", sensorLevel(sensors[position]));
+  });
+}
+
+// Inlined rather than shown as <img> so the spots can be coloured by CSS.
+async function loadBodyDiagram() {
+  try {
+    const response = await fetch("/static/body.svg");
+    if (!response.ok) throw new Error("HTTP " + response.status);
+    const doc = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
+    const svg = doc.documentElement;
+    if (!svg || svg.localName !== "svg") throw new Error("not an SVG document");
+    byId("body-diagram").replaceChildren(document.importNode(svg, true));
+    colourBodySpots();
+  } catch (err) {
+    console.warn("body diagram unavailable:", err); // the sensor list still says it all
+  }
+}
+
+// ---------------------------------------------------------------------------- override dialog
+
+function openOverrideDialog() {
+  const input = byId("override-reason");
+  input.value = "";
+  byId("override-error").hidden = true;
+  byId("override-dialog").hidden = false;
+  input.focus();
+}
+
+async function onOverrideSubmit(event) {
+  event.preventDefault();
+  const reason = byId("override-reason").value.trim();
+  const missing = byId("override-error");
+  if (!reason) {
+    missing.textContent = t("override_reason_missing");
+    missing.hidden = false;
+    byId("override-reason").focus();
+    return;
+  }
+  missing.hidden = true;
+  const done = await runAction(byId("override-submit"), () => api("POST", "/api/override", { reason }));
+  if (done) closeDialog("override-dialog");
+}
+
+// ---------------------------------------------------------------------------- cancel
+
+function onCancelPressed() {
+  // Cancelling a recording throws away minutes of a calm infant: ask first.
+  if (app.screen === "recording") {
+    byId("confirm-dialog").hidden = false;
+    byId("confirm-no").focus();
+    return;
+  }
+  runAction(byId("cancel-button"), postCancel);
+}
+
+function onConfirmCancel() {
+  closeDialog("confirm-dialog");
+  runAction(byId("cancel-button"), postCancel);
+}
+
+function postCancel() {
+  return api("POST", "/api/cancel", {});
+}
+
+// ---------------------------------------------------------------------------- dialogs
+
+const DIALOG_IDS = ["override-dialog", "confirm-dialog"];
+
+function openDialogId() {
+  return DIALOG_IDS.find((id) => !byId(id).hidden) || null;
+}
+
+function closeDialog(id) {
+  byId(id).hidden = true;
+  if (app.screen === "home") focusCodeInput();
+}
+
+function closeAllDialogs() {
+  DIALOG_IDS.forEach((id) => { byId(id).hidden = true; });
+}
+
+// A dialog must not outlive the step it belongs to.
+function closeStaleDialogs(session) {
+  if (session.state !== "placement") byId("override-dialog").hidden = true;
+  if (app.screen !== "recording") byId("confirm-dialog").hidden = true;
+}
+
+// ---------------------------------------------------------------------------- recording
+
+function renderRecording(session) {
+  const duration = isNumber(session.duration_s) ? session.duration_s : 0;
+  const elapsed = isNumber(session.elapsed_s) ? session.elapsed_s : 0;
+  byId("countdown").textContent = duration > 0 ? formatMmss(duration - elapsed) : "--:--";
+  const fraction = duration > 0 ? clamp(elapsed / duration, 0, 1) : 0;
+  byId("progress-fill").style.width = (fraction * 100).toFixed(1) + "%";
+  byId("progress").setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
+  renderProblems(byId("warnings"), session.warnings, "no_warnings", "warnings--active", "warnings--none");
+  updateCameraStatus();
+}
+
+function onPose(data) {
+  app.pose = data;
+  app.poseAt = Date.now();
+  if (app.screen === "recording") requestPoseDraw();
+}
+
+// At most one draw per display frame, however fast poses arrive.
+function requestPoseDraw() {
+  if (app.poseFrame) return;
+  app.poseFrame = window.requestAnimationFrame(() => {
+    app.poseFrame = 0;
+    drawPose();
+  });
+}
+
+function updateCameraStatus() {
+  const status = byId("camera-status");
+  let key = null;
+  if (!app.pose || Date.now() - app.poseAt > POSE_STALE_MS) key = "camera_waiting";
+  else if (app.pose.present !== true) key = "infant_not_seen";
+  status.hidden = key === null;
+  status.textContent = key ? t(key) : "";
+}
+
+function drawPose() {
+  const canvas = byId("depth-canvas");
+  const scale = window.devicePixelRatio || 1;
+  matchCanvasToBox(canvas, scale);
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "#000000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  const pose = app.pose;
+  const width = pose ? Math.floor(pose.width) : 0;
+  const height = pose ? Math.floor(pose.height) : 0;
+  if (width > 0 && height > 0) {
+    const box = fitBox(width, height, canvas.width, canvas.height);
+    const image = depthImage(pose, width, height);
+    if (image) ctx.drawImage(image, box.x, box.y, box.width, box.height);
+    drawSkeleton(ctx, Array.isArray(pose.joints) ? pose.joints : [], box, scale);
+  }
+  updateCameraStatus();
+}
+
+function matchCanvasToBox(canvas, scale) {
+  const width = Math.max(1, Math.round(canvas.clientWidth * scale));
+  const height = Math.max(1, Math.round(canvas.clientHeight * scale));
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
+}
+
+// The largest rectangle of the image's aspect that fits the canvas, centred.
+function fitBox(imageWidth, imageHeight, boxWidth, boxHeight) {
+  const scale = Math.min(boxWidth / imageWidth, boxHeight / imageHeight);
+  const width = imageWidth * scale;
+  const height = imageHeight * scale;
+  return { x: (boxWidth - width) / 2, y: (boxHeight - height) / 2, width, height, scale };
+}
+
+// The depth image at its own resolution, on an off-screen canvas; decoded once per pose.
+function depthImage(pose, width, height) {
+  const depth = app.depth;
+  if (depth.pose === pose) return depth.canvas;
+  const bytes = decodeBase64(pose.depth);
+  if (!bytes || bytes.length !== width * height) return null;
+  if (!depth.canvas) depth.canvas = document.createElement("canvas");
+  depth.canvas.width = width;
+  depth.canvas.height = height;
+  const ctx = depth.canvas.getContext("2d");
+  const image = ctx.createImageData(width, height);
+  fillGrey(image.data, bytes);
+  ctx.putImageData(image, 0, 0);
+  depth.pose = pose;
+  return depth.canvas;
+}
+
+function decodeBase64(text) {
+  if (typeof text !== "string" || text === "") return null;
+  let binary;
+  try {
+    binary = window.atob(text);
+  } catch (err) {
+    return null;
+  }
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+function fillGrey(rgba, bytes) {
+  for (let i = 0, j = 0; i < bytes.length; i += 1, j += 4) {
+    const grey = bytes[i];
+    if (grey === 0) {
+      rgba[j] = NO_DEPTH_RGB[0];
+      rgba[j + 1] = NO_DEPTH_RGB[1];
+      rgba[j + 2] = NO_DEPTH_RGB[2];
+    } else {
+      rgba[j] = grey;
+      rgba[j + 1] = grey;
+      rgba[j + 2] = grey;
+    }
+    rgba[j + 3] = 255;
+  }
+}
+
+function jointPoint(joints, index, box) {
+  const joint = joints[index];
+  if (!Array.isArray(joint) || !isNumber(joint[0]) || !isNumber(joint[1])) return null;
+  return { x: box.x + joint[0] * box.scale, y: box.y + joint[1] * box.scale };
+}
+
+function drawSkeleton(ctx, joints, box, scale) {
+  const point = (index) => jointPoint(joints, index, box);
+  ctx.save();
+  ctx.lineWidth = 4 * scale;
+  ctx.lineCap = "round";
+  ctx.strokeStyle = "#00e5ff";
+  ctx.beginPath();
+  SKELETON_EDGES.forEach(([a, b]) => addSegment(ctx, point(a), point(b)));
+  const left = point(SHOULDER_L);
+  const right = point(SHOULDER_R);
+  const neck = left && right ? { x: (left.x + right.x) / 2, y: (left.y + right.y) / 2 } : null;
+  addSegment(ctx, point(NOSE), neck);
+  ctx.stroke();
+  ctx.fillStyle = "#ffeb3b";
+  for (let i = 0; i < joints.length; i += 1) {
+    const p = point(i);
+    if (!p) continue;
+    ctx.beginPath();
+    ctx.arc(p.x, p.y, 5 * scale, 0, 2 * Math.PI);
+    ctx.fill();
+  }
+  ctx.restore();
+}
+
+function addSegment(ctx, from, to) {
+  if (!from || !to) return;
+  ctx.moveTo(from.x, from.y);
+  ctx.lineTo(to.x, to.y);
+}
+
+// ---------------------------------------------------------------------------- result
+
+function renderResult(session) {
+  const result = session.result && typeof session.result === "object" ? session.result : null;
+  const reference = isReferenceResult(result);
+  updateIfChanged(byId("screen-result"), [app.lang, result, reference], () => {
+    fillDecision(byId("decision"), result);
+    const probability = byId("probability");
+    probability.textContent = probabilityText(result);
+    probability.hidden = probability.textContent === "";
+    byId("reference-notice").hidden = !reference;
+    byId("result-details").replaceChildren(resultDetails(result));
+  });
+}
+
+function fillDecision(element, result) {
+  element.textContent = decisionLabel(result);
+  element.dataset.decision = result && DECISIONS.has(result.decision) ? result.decision : "none";
+}
+
+// Reasons and notes come in English from the analysis and are shown as given.
+function resultDetails(result) {
+  const fragment = document.createDocumentFragment();
+  if (!result) return fragment;
+  appendList(fragment, "reasons", result.reasons);
+  appendList(fragment, "notes", result.notes);
+  const model = result.model;
+  if (model && (model.name || model.version)) {
+    fragment.append(make("p", "details__model",
+      t("model", { name: model.name || "", version: model.version || "" }).trim()));
+  }
+  return fragment;
+}
+
+function appendList(parent, headingKey, items) {
+  if (!Array.isArray(items) || items.length === 0) return;
+  const list = make("ul", "details__list");
+  items.forEach((item) => list.append(make("li", "", String(item))));
+  parent.append(make("h3", "details__heading", t(headingKey)), list);
+}
+
+// ---------------------------------------------------------------------------- stopped
+
+function renderStopped(session) {
+  const problem = session.problem;
+  const instruction = instructionText(problem) || t("stopped_" + session.state);
+  byId("stopped-instruction").textContent = instruction;
+  const detail = byId("stopped-detail");
+  detail.textContent = problem && problem.detail ? String(problem.detail) : "";
+  detail.hidden = detail.textContent === "";
+}
+
+function newScreening() {
+  const session = liveSession();
+  if (FINISHED_STATES.has(session.state)) setDismissed(dismissKey(session));
+  app.history.open = false;
+  clearError();
+  render();
+}
+
+// ---------------------------------------------------------------------------- history
+
+function openHistory() {
+  const history = app.history;
+  history.open = true;
+  history.sessions = null;
+  history.failed = false;
+  history.selectedId = null;
+  history.detail = null;
+  clearError();
+  render();
+  loadHistory();
+}
+
+function closeHistory() {
+  app.history.open = false;
+  app.history.token += 1; // answers still on their way are no longer wanted
+  render();
+}
+
+async function loadHistory() {
+  const history = app.history;
+  const token = ++history.token;
+  try {
+    const sessions = await api("GET", "/api/sessions");
+    if (token !== history.token) return;
+    history.sessions = Array.isArray(sessions) ? sessions : [];
+  } catch (err) {
+    if (token !== history.token) return;
+    history.sessions = [];
+    history.failed = true;
+    showError(err.message);
+  }
+  renderHistory();
+}
+
+async function openSessionDetail(id) {
+  const history = app.history;
+  history.selectedId = id;
+  history.detail = null;
+  clearError();
+  renderHistory();
+  const token = ++history.token;
+  try {
+    const detail = await api("GET", "/api/sessions/" + encodeURIComponent(id));
+    if (token !== history.token) return;
+    history.detail = detail && typeof detail === "object" ? detail : {};
+  } catch (err) {
+    if (token !== history.token) return;
+    history.selectedId = null;
+    showError(err.message);
+  }
+  renderHistory();
+}
+
+function historyBack() {
+  const history = app.history;
+  if (history.selectedId === null) {
+    closeHistory();
+    return;
+  }
+  history.selectedId = null;
+  history.detail = null;
+  history.token += 1;
+  renderHistory();
+}
+
+function onHistoryListClick(event) {
+  const row = event.target.closest("[data-session-id]");
+  if (row) openSessionDetail(row.dataset.sessionId);
+}
+
+function renderHistory() {
+  const history = app.history;
+  const showingDetail = history.selectedId !== null;
+  byId("history-list-view").hidden = showingDetail;
+  byId("history-detail-view").hidden = !showingDetail;
+  const session = history.detail && history.detail.session;
+  byId("reanalyse-button").hidden = !(session && REANALYSABLE_STATES.has(session.state));
+  if (showingDetail) renderHistoryDetail(history.detail);
+  else renderHistoryList(history);
+}
+
+function renderHistoryList(history) {
+  const list = byId("history-list");
+  let message = null;
+  if (history.sessions === null) message = "history_loading";
+  else if (history.failed) message = "history_failed";
+  else if (history.sessions.length === 0) message = "history_empty";
+  if (message) {
+    list.replaceChildren(make("li", "history-list__message", t(message)));
+    return;
+  }
+  list.replaceChildren(...history.sessions.map(historyRow));
+}
+
+function historyRow(session) {
+  const item = make("li");
+  const row = make("button", "history-row");
+  row.type = "button";
+  row.dataset.sessionId = String(session.id);
+  row.dataset.testid = "history-row";
+  const state = make("span", "history-row__state", labelFor("state_", session.state));
+  state.dataset.state = session.state;
+  const decision = DECISIONS.has(session.decision) ? t("decision_short_" + session.decision) : "\u2014";
+  row.append(
+    make("span", "history-row__date", formatDateTime(session.created_utc)),
+    make("span", "history-row__code", session.code || ""),
+    state,
+    make("span", "history-row__decision", decision),
+  );
+  item.append(row);
+  return item;
+}
+
+function renderHistoryDetail(detail) {
+  const view = byId("history-detail-view");
+  if (!detail) {
+    view.replaceChildren(make("p", "history-list__message", t("history_loading")));
+    return;
+  }
+  const session = detail.session || {};
+  const results = Array.isArray(detail.results) ? detail.results : [];
+  const parts = [make("h2", "history-detail__code", session.code || "")];
+  parts.push(make("p", "history-detail__meta", historyMeta(session)));
+  const problemText = instructionText(session.problem);
+  if (problemText) parts.push(make("p", "history-detail__problem", problemText));
+  if (results.length === 0) parts.push(make("p", "", t("history_no_result")));
+  // Results come oldest first; the newest analysis is what counts, so it leads.
+  results.slice().reverse().forEach((result, index) => {
+    parts.push(historyAnalysis(result, results.length - index, results.length));
+  });
+  view.replaceChildren(...parts);
+}
+
+function historyMeta(session) {
+  const parts = [t("history_started", { when: formatDateTime(session.created_utc) }),
+    labelFor("state_", session.state)];
+  if (isNumber(session.duration_s)) parts.push(t("history_duration", { duration: formatMmss(session.duration_s) }));
+  return parts.join("  \u00b7  ");
+}
+
+function historyAnalysis(result, number, count) {
+  const section = make("section", "history-detail__analysis");
+  if (count > 1) section.append(make("h3", "details__heading", t("history_analysis", { n: number, count })));
+  const decision = make("div", "decision");
+  fillDecision(decision, result);
+  section.append(decision);
+  const probability = probabilityText(result);
+  if (probability) section.append(make("p", "probability", probability));
+  if (isReferenceResult(result)) section.append(make("div", "reference-notice", t("reference_notice")));
+  section.append(resultDetails(result));
+  return section;
+}
+
+function reanalyseSelected() {
+  const id = app.history.selectedId;
+  if (id === null) return;
+  runAction(byId("reanalyse-button"), async () => {
+    await api("POST", "/api/reanalyse", { session_id: id });
+    // The session becomes the live one and its analysis shows on the Analysing screen.
+    setDismissed("");
+    closeHistory();
+  });
+}
+
+// ---------------------------------------------------------------------------- start-up
+
+function wireEvents() {
+  byId("start-form").addEventListener("submit", onStartSubmit);
+  byId("code-input").addEventListener("input", (event) => event.target.removeAttribute("aria-invalid"));
+  byId("history-button").addEventListener("click", openHistory);
+  byId("lang-toggle").addEventListener("click", toggleLanguage);
+  byId("error-line").addEventListener("click", clearError);
+  byId("cancel-button").addEventListener("click", onCancelPressed);
+  byId("override-button").addEventListener("click", openOverrideDialog);
+  byId("override-form").addEventListener("submit", onOverrideSubmit);
+  byId("override-close").addEventListener("click", () => closeDialog("override-dialog"));
+  byId("confirm-no").addEventListener("click", () => closeDialog("confirm-dialog"));
+  byId("confirm-yes").addEventListener("click", onConfirmCancel);
+  byId("new-screening").addEventListener("click", newScreening);
+  byId("history-back").addEventListener("click", historyBack);
+  byId("history-list").addEventListener("click", onHistoryListClick);
+  byId("reanalyse-button").addEventListener("click", reanalyseSelected);
+  document.addEventListener("keydown", onDocumentKeydown);
+  window.addEventListener("resize", () => {
+    if (app.screen === "recording") requestPoseDraw();
+  });
+}
+
+function init() {
+  app.lang = initialLanguage();
+  app.dismissed = readStorage(STORAGE_DISMISSED) || "";
+  wireEvents();
+  applyStaticTexts();
+  renderClock();
+  render();
+  loadBodyDiagram();
+  connectEvents();
+  window.setInterval(tick, 1000);
+}
+
+init();

@@ -1,0 +1,124 @@
+"""The nurse's display in real headless Chromium, on the whole simulated appliance: a code,
+Start, the sensors, the recording with its countdown and skeleton, and the result.
+
+Screenshots of each screen at 800x480 and 1024x600 are kept in `test-artifacts/display/`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "display"
+SIZES = {"800x480": (800, 480), "1024x600": (1024, 600)}
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def appliance() -> Iterator[str]:
+    """`gma-edge demo` on the embedded default, its display on a free port, 12 s recordings."""
+    folder = Path(tempfile.mkdtemp(prefix="ge-", dir="/tmp"))
+    port = free_port()
+    config = folder / "c.toml"
+    config.write_text(f'[paths]\nruntime_dir = "{folder}/run"\ndata_dir = "{folder}/data"\n'
+                      f"[display]\nport = {port}\n[session]\nduration_s = 12\n")
+    demo = subprocess.Popen([sys.executable, "-m", "edge", "demo", "--config", str(config),
+                             "--duration", "170"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert demo.poll() is None, demo.stderr.read().decode()[-2000:] \
+                    if demo.stderr else "the demo stopped"
+                assert time.monotonic() < deadline, "the display never answered"
+                time.sleep(0.5)
+        yield url
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_a_nurse_runs_a_screening_on_the_display(appliance: str, size: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    width, height = SIZES[size]
+    shots = ARTIFACTS / size
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": width, "height": height})
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(appliance)
+        page.wait_for_selector('[data-testid^="screen-"]:not([hidden])', timeout=15_000)
+        if page.get_by_test_id("new-screening").is_visible():  # the last screening's result
+            page.get_by_test_id("new-screening").click()
+        home = page.get_by_test_id("screen-home")
+        expect(home).to_be_visible()
+        page.screenshot(path=str(shots / "1-home.png"))
+        code = page.get_by_test_id("code-input")
+        code.fill("Anna Muster")  # a name, not a code: refused before anything starts
+        page.get_by_test_id("start-button").click()
+        expect(page.get_by_test_id("error-line")).not_to_be_empty()
+        code.fill(f"INF-{size.replace('x', '-')}")
+        code.press("Enter")  # as a barcode scanner ends its code
+        expect(page.get_by_test_id("screen-sensors")).to_be_visible(timeout=15_000)
+        page.screenshot(path=str(shots / "2-sensors.png"))
+        expect(page.get_by_test_id("screen-recording")).to_be_visible(timeout=40_000)
+        expect(page.get_by_test_id("countdown")).to_have_text(
+            re.compile(r"\d+:\d\d"))
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(shots / "3-recording.png"))
+        expect(page.get_by_test_id("screen-result")).to_be_visible(timeout=60_000)
+        decision = page.get_by_test_id("decision")
+        expect(decision).to_have_text(re.compile("Not assessable"))
+        expect(page.get_by_test_id("reference-notice")).to_be_visible()
+        page.screenshot(path=str(shots / "4-result.png"))
+        page.get_by_test_id("lang-toggle").click()
+        expect(decision).to_have_text(re.compile("Nicht beurteilbar"))
+        page.screenshot(path=str(shots / "5-result-de.png"))
+        page.get_by_test_id("lang-toggle").click()
+        page.get_by_test_id("new-screening").click()
+        expect(home).to_be_visible()
+        page.get_by_test_id("history-button").click()
+        expect(page.get_by_test_id("screen-history")).to_contain_text(
+            f"INF-{size.replace('x', '-')}")
+        page.screenshot(path=str(shots / "6-history.png"))
+        for name in ("screen-home", "screen-result"):
+            box = page.get_by_test_id(name).bounding_box()
+            assert box is None or (box["width"] <= width and box["height"] <= height)
+        browser.close()
+    assert errors == []
