@@ -141,7 +141,7 @@ class DisplayService(Service):
         session = self._session or {
             "session_id": "", "code": "", "state": "idle", "elapsed_s": 0.0,
             "duration_s": self.config.session.duration_s, "problem": None, "findings": [],
-            "warnings": [], "result": None}
+            "warnings": [], "result": None, "report": None}
         self.live.put("state", {"session": session, "sensors": self._sensors,
                                 "reference_model": self._reference})
 

@@ -1,6 +1,6 @@
 """What an evaluation leaves behind: its JSON, its plots, and the paper-shaped table.
 
-Plots (matplotlib, the `train` extra; headless): the ROC curves at window and recording level,
+Plots (matplotlib, headless): the ROC curves at window and recording level,
 the recording-level confusion matrix at the 0.5 threshold, and the out-of-fold embedding in
 its first two principal components, coloured by label and by subject (a shortcut shows as
 clusters per subject).
@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from edge.errors import MissingDependencyError
 from edge.fm.evaluate import Evaluation
 from edge.fm.metrics import recording_scores
 
@@ -63,14 +62,10 @@ def _percent(value: float | None) -> str:
 
 def write_plots(evaluation: Evaluation, stem: Path) -> list[Path]:
     """`<stem>.roc.png`, `<stem>.confusion.png`, `<stem>.embedding.png`; their paths."""
-    try:
-        import matplotlib
+    import matplotlib
 
-        matplotlib.use("Agg")
-        from matplotlib import pyplot as plt
-    except ImportError as exc:
-        raise MissingDependencyError("matplotlib", "evaluation plots",
-                                     "pip install 'gma-edge[train]'") from exc
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
     from sklearn.decomposition import PCA
     from sklearn.metrics import roc_curve
 

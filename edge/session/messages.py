@@ -23,3 +23,4 @@ class SessionUpdate(Message):
     findings: list[dict[str, Any]]  # what blocks the step now (preparation, placement)
     warnings: list[dict[str, Any]]  # live warnings while recording
     result: dict[str, Any] | None  # the analysis, once there is one
+    report: str | None  # the physician's HTML report (a PDF beside it), once written

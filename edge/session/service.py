@@ -191,7 +191,7 @@ class SessionService(Service):
 
     def result(self, session_id: str) -> dict[str, Any]:
         return {"session": self._db.get(session_id).to_dict(),
-                "results": self._db.results(session_id)}
+                "results": self._db.results(session_id), "report": self.report(session_id)}
 
     def reanalyse(self, session_id: str) -> dict[str, Any]:
         """Analyse a finished session's recording again; the new result is added."""
@@ -268,7 +268,7 @@ class SessionService(Service):
     def _start_recording(self, active: _Active, event: Event,
                          override: str | None = None) -> None:
         record = active.record
-        folder = Path("sessions") / record.id
+        folder = (self._session_folder(record.id) / "recording").relative_to(self.data_dir)
         self._transition(active, event, override=override)
         origin = time.monotonic_ns()
         recorder = SessionRecorder(
@@ -308,6 +308,13 @@ class SessionService(Service):
             self._analyse(active, recorder.path)
 
     def _analyse(self, active: _Active, recording: Path) -> None:
+        """Analyse in a thread (the loop keeps serving), then write the physician's report;
+        a report that fails is logged and the decision stands."""
+        session = active.record.to_dict()
+        sensors = self._db.sensors(active.record.id)
+        report_folder = self._session_folder(active.record.id)
+        threshold = self.settings.analysis.threshold
+
         def run() -> None:
             try:
                 from edge.recording.reader import Recording
@@ -316,9 +323,18 @@ class SessionService(Service):
                     from edge.fm.analysis import Analyser
 
                     self._analyser = Analyser(self.settings.analysis)
-                active.outcome = self._analyser.analyse(Recording.open(recording)).to_dict()
+                opened = Recording.open(recording)
+                result = self._analyser.analyse(opened).to_dict()
             except Exception as exc:
                 active.outcome = exc
+                return
+            try:
+                from edge.report.physician import write_report
+
+                write_report(report_folder, opened, session, result, sensors, threshold)
+            except Exception:
+                self.log.exception("the report of %s could not be written", session["id"])
+            active.outcome = result
 
         active.analysis = threading.Thread(target=run, name="analysis", daemon=True)
         active.analysis.start()
@@ -377,6 +393,15 @@ class SessionService(Service):
             self._active = None
             self._publish()
 
+    def _session_folder(self, session_id: str) -> Path:
+        """`<data_dir>/sessions/<id>/`: the recording, and the report beside it."""
+        return self.data_dir / "sessions" / session_id
+
+    def report(self, session_id: str) -> str | None:
+        """The HTML report's path, once one was written."""
+        path = self._session_folder(session_id) / "report.html"
+        return str(path) if path.exists() else None
+
     def _need_active(self) -> _Active:
         if self._active is None:
             raise SessionError("no session is running")
@@ -399,7 +424,7 @@ class SessionService(Service):
         record = active.record if active is not None else self._last
         if record is None:
             return SessionUpdate("", "", State.IDLE.value, 0.0, self.settings.duration_s, None,
-                                 [], [], None)
+                                 [], [], None, None)
         elapsed = 0.0
         if active is not None and active.recorder is not None:
             elapsed = min(record.duration_s,
@@ -412,7 +437,8 @@ class SessionService(Service):
             None if record.problem is None else record.problem.to_dict(),
             [p.to_dict() for p in (active.findings if active is not None else [])],
             [p.to_dict() for p in (active.warnings.values() if active is not None else [])],
-            results[-1] if results else None)
+            results[-1] if results else None,
+            self.report(record.id) if record.state is State.RESULT else None)
 
     def _publish(self) -> None:
         if self._updates is None:

@@ -104,4 +104,6 @@ def test_demo_auto_runs_a_screening_and_ends_with_its_json(short_dir: Path) -> N
     assert summary["decision"] == "not_assessable" and summary["probability"] is None
     assert any("60 s are needed" in reason for reason in summary["reasons"])
     folder = short_dir / "data" / "sessions" / summary["session_id"]
-    assert (folder / "recording.json").exists() and (short_dir / "data" / "sessions.db").exists()
+    assert (folder / "recording" / "recording.json").exists()
+    assert summary["report"] == str(folder / "report.html")
+    assert (folder / "report.pdf").read_bytes().startswith(b"%PDF")

@@ -68,7 +68,7 @@ def test_a_killed_session_service_loses_at_most_the_last_second(
         finally:
             if first.poll() is None:
                 first.kill()
-        folder = app_config.paths.data_dir / "sessions" / session_id
+        folder = app_config.paths.data_dir / "sessions" / session_id / "recording"
         left = Recording.open(folder)
         assert left.status == "interrupted"
         poses = left.pose().t_ns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -85,8 +86,15 @@ def test_a_screening_goes_from_start_to_a_decision_with_its_recording(
     # Ten seconds are too short to assess (60 s are needed): the gate says so, in words.
     assert result["decision"] == "not_assessable"
     assert any("60 s are needed" in reason for reason in result["reasons"])
-    session = client.call("result", session_id=done["session_id"])["session"]
+    answer = client.call("result", session_id=done["session_id"])
+    session = answer["session"]
     folder = app_config.paths.data_dir / session["recording"]
+    report = Path(answer["report"])
+    assert report == folder.parent / "report.html" and done["report"] == str(report)
+    page = report.read_text()
+    assert "Not assessable" in page and html.escape(result["reasons"][-1]) in page
+    assert "<svg" in page and "trained on simulated infants" in page
+    assert report.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     kept = Recording.open(folder)
     assert kept.status == "complete" and kept.meta.subject == "INF-0042"
     assert 270 <= len(kept.pose().t_ns) <= 320  # 10 s at 30 fps
