@@ -91,8 +91,13 @@ def test_simulated_frames_reach_the_bus_on_the_host_clock(
     assert np.all(np.diff(t_ns) > 0)
     # 30 fps on both clocks; host stamps are device stamps moved onto the host clock. In its
     # first second the clock model is still finding the lower envelope of the arrivals, and
-    # each lower arrival moves it earlier: steps shrink by up to the arrival jitter.
-    assert np.allclose(np.diff(device), 1e6 / 30, atol=2)
+    # each lower arrival moves it earlier: steps shrink by up to the arrival jitter. A host
+    # too busy to take a capture loses it, as a real camera does: the device clock steps on
+    # by whole frames.
+    frames_per_step = np.diff(device) / (1e6 / 30)
+    assert np.allclose(frames_per_step, np.round(frames_per_step), atol=1e-4)
+    assert np.all(np.round(frames_per_step) >= 1)
+    assert np.mean(np.round(frames_per_step) == 1) >= 0.5
     assert np.all(np.abs(np.diff(t_ns) / 1e3 - np.diff(device)) < 12_000)
     assert [d.message.index for d in got] == list(range(got[0].message.index,
                                                         got[0].message.index + 20))
