@@ -220,3 +220,15 @@ class SessionStoreError(SessionError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class ExportError(EdgeError):
+    """An export to removable media cannot be made or did not verify; says why and what to do."""
+
+
+class ExportSpaceError(ExportError):
+    """The target has too little free space for the export (checked before, or hit during)."""
+
+
+class ExportVerifyError(ExportError):
+    """Files read back from the target differ from what was written: the export is unusable."""

@@ -15,6 +15,7 @@ from edge.bus.pubsub import Subscriber
 from edge.bus.rpc import RpcClient
 from edge.cli.common import add_config_option, config_from_args
 from edge.cli.run import stop_on_signals
+from edge.config.model import AppConfig
 from edge.errors import RpcRemoteError, RpcTimeout
 from edge.imu.messages import ImuMessage, SensorStatus
 from edge.pose.messages import PoseMessage
@@ -50,6 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if config is None:
         return EXIT_CONFIG
+    config = with_demo_stick(config)
     setup_logging("gma-edge-demo", "WARNING")
     stop = stop_on_signals()
     log_dir = config.paths.data_dir / "logs"
@@ -90,6 +92,17 @@ def handle(args: argparse.Namespace) -> int:
             print(json.dumps(screening.summary()), flush=True)
         return 0 if screening.completed and not failed else 1
     return 1 if failed else 0
+
+
+def with_demo_stick(config: AppConfig) -> AppConfig:
+    """Without configured export folders, a folder in the data folder stands in for a USB
+    stick, so that the export screen can be tried; real sticks are offered as well."""
+    if config.export.folders:
+        return config
+    stick = config.paths.data_dir / "demo-usb-stick"
+    stick.mkdir(parents=True, exist_ok=True)
+    return config.model_copy(update={"export": config.export.model_copy(
+        update={"folders": (stick,)})})
 
 
 class BusWatch:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from edge.camera.config import CameraConfig
 from edge.display.config import DisplayConfig
+from edge.export.config import ExportConfig
 from edge.imu.config import ImuConfig
 from edge.pose.config import PoseConfig
 from edge.runtime.registry import SERVICES
@@ -194,6 +195,8 @@ class AppConfig(Section):
                                    description="The screening session and its analysis.")
     display: DisplayConfig = Field(default_factory=DisplayConfig,
                                    description="The nurse's touch display (a web page).")
+    export: ExportConfig = Field(default_factory=ExportConfig,
+                                 description="Export to USB sticks, and retention.")
     sim: SimConfig = Field(
         default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )

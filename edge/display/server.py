@@ -36,6 +36,8 @@ class DisplayApi(Protocol):
     def reanalyse(self, session_id: str) -> Any: ...
     def sessions(self) -> Any: ...
     def session(self, session_id: str) -> Any: ...
+    def targets(self) -> Any: ...
+    def export(self, session_ids: list[str], target: str) -> Any: ...
 
 
 class DisplayServer:
@@ -69,6 +71,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
         "/api/cancel": lambda body: server.api.cancel(),
         "/api/override": lambda body: server.api.override(str(body.get("reason", ""))),
         "/api/reanalyse": lambda body: server.api.reanalyse(str(body.get("session_id", ""))),
+        "/api/export": lambda body: server.api.export(_strings(body.get("session_ids")),
+                                                      str(body.get("target", ""))),
     }
 
     class Handler(BaseHTTPRequestHandler):
@@ -87,6 +91,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
                 self._events()
             elif path == "/api/sessions":
                 self._call(server.api.sessions)
+            elif path == "/api/targets":
+                self._call(server.api.targets)
             elif path.startswith("/api/sessions/"):
                 session_id = path.removeprefix("/api/sessions/")
                 self._call(lambda: server.api.session(session_id))
@@ -167,3 +173,9 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
 
     return Handler
 
+
+def _strings(value: Any) -> list[str]:
+    """A JSON list of strings from the page; anything else is a typed refusal."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise EdgeError("session_ids must be a list of session ids")
+    return value

@@ -58,6 +58,12 @@ class SessionApi:
     def session(self, session_id: str) -> Any:
         return self._call("result", session_id=session_id)
 
+    def targets(self) -> Any:
+        return self._call("targets")
+
+    def export(self, session_ids: list[str], target: str) -> Any:
+        return self._call("export", session_ids=session_ids, target=target)
+
     def close(self) -> None:
         with self._lock:
             self._client.close()
@@ -141,7 +147,7 @@ class DisplayService(Service):
         session = self._session or {
             "session_id": "", "code": "", "state": "idle", "elapsed_s": 0.0,
             "duration_s": self.config.session.duration_s, "problem": None, "findings": [],
-            "warnings": [], "result": None, "report": None}
+            "warnings": [], "result": None, "report": None, "export": None}
         self.live.put("state", {"session": session, "sensors": self._sensors,
                                 "reference_model": self._reference})
 

@@ -35,6 +35,7 @@ from edge.fm.learner import Modalities
 from edge.fm.preprocess import PreprocessOptions, cut_windows, tracks
 from edge.fm.quality import GateResult, gate, supine_scores, window_quality
 from edge.fm.store import StoreShape, model_inputs, window_arrays
+from edge.fm.wording import Statement
 from edge.inference import Runtime, open_runtime
 from edge.recording.reader import Recording
 
@@ -83,8 +84,10 @@ class AnalysisResult:
     decision: Decision
     probability: float | None  # None when the gate stopped the analysis
     band: tuple[float, float] | None
-    reasons: tuple[str, ...]  # why not assessable; empty otherwise
+    reasons: tuple[str, ...]  # why not assessable, in English; empty otherwise
     notes: tuple[str, ...]  # what the reader should know (reference model, overrides)
+    # The same reasons and notes as keys and parameters, with their English and German.
+    statements: dict[str, list[dict[str, Any]]]
     quality: dict[str, Any]
     window_scores: tuple[tuple[float, float], ...]  # (start s, probability) of scored windows
     model: dict[str, Any]
@@ -146,18 +149,18 @@ class Analyser:
         reasons = list(verdict.reasons)
         placement = placement if placement is not None else _placement(recording)
         if placement is None:
-            notes.append("The sensors' placement was not checked for this recording.")
+            notes.append(Statement("placement_unchecked"))
         elif not placement.get("passed", False):
             override = placement.get("override")
             if override:
-                notes.append(f"The placement check failed and was overridden: {override}")
+                notes.append(Statement("placement_overridden", {"override": str(override)}))
             else:
-                reasons.insert(0, "the sensors' placement check did not pass")
+                reasons.insert(0, Statement("placement_failed"))
         usable = [w for w, q in zip(windows, qualities, strict=True) if q.passed
                   and self._has_modalities(w)]
         if reasons or not verdict.assessable or not usable:
             if not reasons:
-                reasons.append("no window had the data the model needs")
+                reasons.append(Statement("no_usable_window"))
             return self._result(meta.recording_id, "not_assessable", None, None, reasons,
                                 notes, verdict, (), started)
         scores = self._score(usable)
@@ -170,8 +173,9 @@ class Analyser:
             decision = "absent"
         else:
             decision = "not_assessable"
-            reasons.append(f"the model is unsure: probability {probability:.2f}, band "
-                           f"{band[0]:.2f} to {band[1]:.2f} around {config.threshold:.2f}")
+            reasons.append(Statement("unsure", {
+                "probability": f"{probability:.2f}", "low": f"{band[0]:.2f}",
+                "high": f"{band[1]:.2f}", "threshold": f"{config.threshold:.2f}"}))
         window_scores = tuple((w.start_s, float(s)) for w, s in zip(usable, scores, strict=True))
         return self._result(meta.recording_id, decision, probability, band, reasons, notes,
                             verdict, window_scores, started)
@@ -194,21 +198,22 @@ class Analyser:
         scores: np.ndarray = np.concatenate(out).astype(np.float64)
         return scores
 
-    def _notes(self) -> list[str]:
-        if self.card.reference:
-            return ["Reference model trained on simulated infants only: not clinically "
-                    "validated. A trained GMA assessor decides."]
-        return []
+    def _notes(self) -> list[Statement]:
+        return [Statement("reference_model")] if self.card.reference else []
 
     def _result(self, recording_id: str, decision: Decision, probability: float | None,
-                band: tuple[float, float] | None, reasons: list[str], notes: list[str],
+                band: tuple[float, float] | None, reasons: list[Statement],
+                notes: list[Statement],
                 verdict: GateResult, window_scores: tuple[tuple[float, float], ...],
                 started: float) -> AnalysisResult:
         return AnalysisResult(
             recording_id=recording_id, decision=decision,
             probability=None if probability is None else round(probability, 6),
             band=None if band is None else (round(band[0], 6), round(band[1], 6)),
-            reasons=tuple(reasons), notes=tuple(notes), quality=verdict.to_dict(),
+            reasons=tuple(r.text() for r in reasons), notes=tuple(n.text() for n in notes),
+            statements={"reasons": [r.to_dict() for r in reasons],
+                        "notes": [n.to_dict() for n in notes]},
+            quality=verdict.to_dict(),
             window_scores=tuple((round(t, 3), round(p, 6)) for t, p in window_scores),
             model=dict(self._model), software=__version__,
             seconds=round(time.monotonic() - started, 3))

@@ -26,19 +26,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edge.fm.tracks import LIMB_JOINTS, Window
+from edge.fm.wording import Statement
 from edge.recording.series import PoseSeries
 from edge.skeleton import COCO17, JOINT_SETS, convert
 
 DISTAL = [LIMB_JOINTS.index(name) for name in ("WRIST_L", "WRIST_R", "ANKLE_L", "ANKLE_R")]
 FLAGS = ("out_of_view", "turned", "fussing", "asleep", "sensor_missing")
-_MESSAGES = {
-    "out_of_view": "the infant was out of the camera's view",
-    "turned": "the infant was not lying on its back",
-    "fussing": "the infant was crying or fussing",
-    "asleep": "the infant was asleep or drowsy",
-    "sensor_missing": "a movement sensor was not streaming",
-}
-
 
 @dataclass(frozen=True)
 class GateOptions:
@@ -75,12 +68,12 @@ class GateResult:
     windows: tuple[WindowQuality, ...]
     assessable_s: float
     assessable: bool
-    reasons: tuple[str, ...]  # why not assessable, worst first; empty when assessable
+    reasons: tuple[Statement, ...]  # why not assessable, worst first; empty when assessable
     shares: dict[str, float] = field(default_factory=dict)  # per flag, share of the windows
 
     def to_dict(self) -> dict[str, object]:
         return {"assessable": self.assessable, "assessable_s": round(self.assessable_s, 1),
-                "reasons": list(self.reasons),
+                "reasons": [reason.text() for reason in self.reasons],
                 "shares": {k: round(v, 3) for k, v in self.shares.items()},
                 "windows": len(self.windows),
                 "passed": sum(w.passed for w in self.windows)}
@@ -150,13 +143,12 @@ def gate(windows: list[WindowQuality], hop_s: float, window_s: float,
     shares = {flag: (sum(flag in w.flags for w in windows) / len(windows)) if windows else 0.0
               for flag in FLAGS}
     assessable = covered >= options.min_assessable_s
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Statement, ...] = ()
     if not assessable:
         worst = sorted((share, flag) for flag, share in shares.items() if share > 0)[::-1]
-        reasons = tuple(f"{_MESSAGES[flag]} for {round(100 * share)} % of the recording"
-                        for share, flag in worst)
-        reasons += (f"only {covered:.0f} s could be assessed, {options.min_assessable_s:.0f} s "
-                    "are needed",)
+        reasons = tuple(Statement(flag, {"percent": round(100 * share)}) for share, flag in worst)
+        reasons += (Statement("too_short", {"covered": round(covered),
+                                            "needed": round(options.min_assessable_s)}),)
     return GateResult(tuple(windows), covered, assessable, reasons, shares)
 
 

@@ -24,3 +24,4 @@ class SessionUpdate(Message):
     warnings: list[dict[str, Any]]  # live warnings while recording
     result: dict[str, Any] | None  # the analysis, once there is one
     report: str | None  # the physician's HTML report (a PDF beside it), once written
+    export: dict[str, Any] | None  # the export running or last run (`ExportJob.snapshot`)

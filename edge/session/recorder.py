@@ -30,7 +30,8 @@ class SessionRecorder:
 
     def __init__(self, path: Path, *, session_id: str, code: str, origin_ns: int,
                  utc_at_origin: datetime, versions: Mapping[str, str], joint_set: str,
-                 pose_fps: float, imu_rate_hz: float, positions: tuple[str, ...]) -> None:
+                 pose_fps: float, imu_rate_hz: float, positions: tuple[str, ...],
+                 sensors: Mapping[str, tuple[str, str | None]] | None = None) -> None:
         meta = RecordingMeta(
             recording_id=session_id, source="appliance", subject=code, label=None,
             versions={"gma-edge": __version__, **versions},
@@ -44,7 +45,10 @@ class SessionRecorder:
             JOINT_SETS[joint_set], pose_fps, points_2d=True,
             attrs={"image": "depth", "estimator": versions.get("pose_model", "")}))
         for position in positions:
-            self.writer.add_stream(f"imu.{position}", imu_spec(imu_rate_hz))
+            serial, firmware = (sensors or {}).get(position, ("", None))
+            attrs = {key: value for key, value in (("serial", serial), ("firmware", firmware))
+                     if value}
+            self.writer.add_stream(f"imu.{position}", imu_spec(imu_rate_hz, attrs))
         self.poses = 0
         self.samples = dict.fromkeys(positions, 0)
 

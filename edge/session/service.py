@@ -14,11 +14,13 @@ placement check (orientation, limb, timing) plugs in there.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,8 @@ from edge.errors import (
     SessionError,
     SessionStoreError,
 )
+from edge.export.job import ExportJob
+from edge.export.targets import export_targets
 from edge.imu.config import POSITIONS
 from edge.imu.messages import ImuMessage, SensorStatus
 from edge.pose.messages import PoseMessage
@@ -56,6 +60,7 @@ _POLL_S = 0.1
 _PUBLISH_EVERY_S = 1.0
 _KINECT_MAX_FPS = 30.0
 _POSE_FRESH_S = 2.0
+_PURGE_EVERY_S = 3600.0
 
 
 @dataclass
@@ -91,6 +96,9 @@ class SessionService(Service):
         self._last: SessionRecord | None = None
         self._published = 0.0
         self._analyser: Analyser | None = None
+        self._export: ExportJob | None = None
+        self._export_recorded = False
+        self._next_purge = 0.0
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -99,6 +107,7 @@ class SessionService(Service):
                                    self._model_versions())
         for record in self._store.interrupt_unfinished("the session service restarted"):
             self.log.warning("session %s was unfinished: now interrupted", record.id)
+        self._purge_expired()
         self._inputs = {"pose": Subscriber(self.bus, PoseMessage),
                         "imu": Subscriber(self.bus, ImuMessage, hwm=10_000),
                         "sensor": Subscriber(self.bus, SensorStatus)}
@@ -106,7 +115,7 @@ class SessionService(Service):
         self._rpc = RpcServer(self.bus, "session", {
             "start": self.start, "cancel": self.cancel, "override": self.override,
             "status": self.snapshot, "list": self.sessions, "result": self.result,
-            "reanalyse": self.reanalyse})
+            "reanalyse": self.reanalyse, "targets": self.targets, "export": self.export})
         for subscriber in self._inputs.values():
             self._poller.register(subscriber.socket, zmq.POLLIN)
         self._poller.register(self._rpc.socket, zmq.POLLIN)
@@ -119,6 +128,9 @@ class SessionService(Service):
         rpc.serve_pending()
         self._drain()
         self._advance()
+        self._collect_export()
+        if time.monotonic() >= self._next_purge:
+            self._purge_expired()
         if time.monotonic() - self._published >= _PUBLISH_EVERY_S:
             self._publish()
 
@@ -149,6 +161,8 @@ class SessionService(Service):
         if self._active is not None:
             raise SessionError(f"session {self._active.record.id} is still "
                                f"{self._active.record.state.value}: cancel it first")
+        if self._export is not None and not self._export.finished:
+            raise SessionError("an export is running: start when it has finished")
         duration = self.settings.duration_s if duration_s is None else float(duration_s)
         if not 10 <= duration <= 1800:
             raise SessionError(f"a recording lasts 10 to 1800 s, not {duration:g}")
@@ -187,7 +201,13 @@ class SessionService(Service):
                         for p, s in self._sensors.items()}}
 
     def sessions(self, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
-        return [record.to_dict() for record in self._db.recent(limit, offset)]
+        """Newest first, each with the decision of its latest analysis (None if none)."""
+        listed = []
+        for record in self._db.recent(limit, offset):
+            results = self._db.results(record.id)
+            listed.append(record.to_dict() | {
+                "decision": results[-1].get("decision") if results else None})
+        return listed
 
     def result(self, session_id: str) -> dict[str, Any]:
         return {"session": self._db.get(session_id).to_dict(),
@@ -205,6 +225,36 @@ class SessionService(Service):
         self._active = active
         self._analyse(active, self.data_dir / before.recording)
         return record.to_dict()
+
+    def targets(self) -> list[dict[str, Any]]:
+        """The USB sticks (and configured folders) an export can go to now."""
+        settings = self.config.export
+        return [target.to_dict() for target in export_targets(settings.mount_roots,
+                                                              settings.folders)]
+
+    def export(self, session_ids: list[str], target: str) -> dict[str, Any]:
+        """Export finished sessions to one of `targets()`; progress comes with the updates."""
+        if self._active is not None:
+            raise SessionError("a session is running: export when it has finished")
+        if self._export is not None and not self._export.finished:
+            raise SessionError("an export is already running")
+        if target not in {t["path"] for t in self.targets()}:
+            raise SessionError(f"{target} is not a USB stick the appliance can write to now")
+        if not session_ids:
+            raise SessionError("choose at least one session to export")
+        folders = []
+        for session_id in dict.fromkeys(session_ids):
+            record = self._db.get(session_id)
+            if record.state in ACTIVE:
+                raise SessionError(f"session {session_id} has not finished")
+            if record.recording is None or record.purged_utc is not None:
+                raise SessionError(f"session {session_id} has no recording on the appliance")
+            folders.append(self._session_folder(session_id))
+        self._export = ExportJob(folders, Path(target), __version__, list(dict.fromkeys(
+            session_ids)))
+        self._export_recorded = False
+        self._publish()
+        return self._export.snapshot()
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -275,7 +325,7 @@ class SessionService(Service):
             self.data_dir / folder, session_id=record.id, code=record.code, origin_ns=origin,
             utc_at_origin=datetime.now(timezone.utc), versions=self._model_versions(),
             joint_set="coco17", pose_fps=_KINECT_MAX_FPS, imu_rate_hz=self.config.imu.rate_hz,
-            positions=POSITIONS)
+            positions=POSITIONS, sensors=self._db.sensors(record.id))
         self._db.set_recording(record.id, str(folder))
         recorder.event("placement", origin, {"passed": override is None,
                                              "override": override})
@@ -329,6 +379,10 @@ class SessionService(Service):
                 active.outcome = exc
                 return
             try:
+                _write_result(report_folder, session, result)
+            except OSError:
+                self.log.exception("the result of %s could not be written", session["id"])
+            try:
                 from edge.report.physician import write_report
 
                 write_report(report_folder, opened, session, result, sensors, threshold)
@@ -349,6 +403,38 @@ class SessionService(Service):
         else:
             self.log.error("analysis of %s failed: %r", active.record.id, outcome)
             self._fail(active, Problem("analysis_failed", {}, repr(outcome)))
+
+    def _collect_export(self) -> None:
+        """Once an export verified, its sessions count as exported (retention starts)."""
+        job = self._export
+        if job is None or self._export_recorded or not job.finished:
+            return
+        self._export_recorded = True
+        if job.outcome is not None:
+            self._db.mark_exported(job.session_ids, str(job.outcome.path), job.outcome.files)
+            self.log.info("exported %s to %s", ", ".join(job.session_ids), job.outcome.path)
+        else:
+            self.log.error("export to %s failed: %s", job.target, job.error)
+        self._publish()
+
+    def _purge_expired(self) -> None:
+        """Remove the files of sessions exported longer ago than configured; never others."""
+        self._next_purge = time.monotonic() + _PURGE_EVERY_S
+        days = self.config.export.keep_exported_days
+        if days is None:
+            return
+        cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+        for record in self._db.expired(cutoff):
+            folder = self._session_folder(record.id)
+            try:
+                shutil.rmtree(folder)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                self.log.error("could not remove %s: %s", folder, exc)
+                continue
+            self._db.mark_purged(record.id, f"exported {record.exported_utc}, kept {days} days")
+            self.log.info("removed session %s (exported %s)", record.id, record.exported_utc)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -424,7 +510,7 @@ class SessionService(Service):
         record = active.record if active is not None else self._last
         if record is None:
             return SessionUpdate("", "", State.IDLE.value, 0.0, self.settings.duration_s, None,
-                                 [], [], None, None)
+                                 [], [], None, None, self._export_snapshot())
         elapsed = 0.0
         if active is not None and active.recorder is not None:
             elapsed = min(record.duration_s,
@@ -438,7 +524,11 @@ class SessionService(Service):
             [p.to_dict() for p in (active.findings if active is not None else [])],
             [p.to_dict() for p in (active.warnings.values() if active is not None else [])],
             results[-1] if results else None,
-            self.report(record.id) if record.state is State.RESULT else None)
+            self.report(record.id) if record.state is State.RESULT else None,
+            self._export_snapshot())
+
+    def _export_snapshot(self) -> dict[str, Any] | None:
+        return None if self._export is None else self._export.snapshot()
 
     def _publish(self) -> None:
         if self._updates is None:
@@ -448,3 +538,14 @@ class SessionService(Service):
         except EdgeError:
             self.log.exception("could not publish the session's state")
         self._published = time.monotonic()
+
+
+def _write_result(folder: Path, session: dict[str, Any], result: dict[str, Any]) -> None:
+    """`result.json` beside the recording, so a session folder is complete on its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / "result.json.tmp"
+    with open(temporary, "w", encoding="utf-8") as file:
+        json.dump({"session": session, "result": result}, file, indent=2, sort_keys=True)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, folder / "result.json")

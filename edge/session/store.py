@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,6 +65,8 @@ MIGRATIONS: tuple[str, ...] = (
         models TEXT NOT NULL
     );
     """,
+    # Retention: a removed session keeps its row, results and audit; its files are gone.
+    "ALTER TABLE sessions ADD COLUMN purged_utc TEXT",
 )
 
 
@@ -86,13 +88,15 @@ class SessionRecord:
     created_utc: str
     updated_utc: str
     exported_utc: str | None
+    purged_utc: str | None
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "code": self.code, "state": self.state.value,
                 "problem": None if self.problem is None else self.problem.to_dict(),
                 "placement_override": self.placement_override, "recording": self.recording,
                 "duration_s": self.duration_s, "created_utc": self.created_utc,
-                "updated_utc": self.updated_utc, "exported_utc": self.exported_utc}
+                "updated_utc": self.updated_utc, "exported_utc": self.exported_utc,
+                "purged_utc": self.purged_utc}
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,37 @@ class SessionStore:
                                 "WHERE session_id = ? ORDER BY position", (session_id,))
         return {position: (serial, firmware) for position, serial, firmware in rows}
 
+    def mark_exported(self, session_ids: Sequence[str], target: str, files: int) -> None:
+        """The sessions are on removable media, verified: retention may now count their age."""
+        with self._transaction() as db:
+            now = self._now()
+            for session_id in session_ids:
+                self.get(session_id)
+                db.execute("UPDATE sessions SET exported_utc = ? WHERE id = ?",
+                           (now, session_id))
+                self._audit(session_id, "export", {"target": target, "files": files})
+
+    def expired(self, exported_before: datetime) -> list[SessionRecord]:
+        """Finished sessions exported before the given time whose files are still here."""
+        rows = self._db.execute(
+            f"SELECT {_COLUMNS} FROM sessions WHERE exported_utc IS NOT NULL "
+            "AND exported_utc < ? AND purged_utc IS NULL ORDER BY exported_utc",
+            (exported_before.isoformat(timespec="milliseconds"),))
+        return [record for record in map(_record, rows) if record.state not in ACTIVE]
+
+    def mark_purged(self, session_id: str, reason: str) -> SessionRecord:
+        """The session's files were removed; its row, results and audit stay."""
+        record = self.get(session_id)
+        if record.exported_utc is None:
+            raise SessionStoreError(self.path, f"session {session_id} was never exported: "
+                                    "it is not removed")
+        with self._transaction() as db:
+            db.execute("UPDATE sessions SET purged_utc = ? WHERE id = ?",
+                       (self._now(), session_id))
+            self._audit(session_id, "purge", {"reason": reason,
+                                              "exported_utc": record.exported_utc})
+        return self.get(session_id)
+
     def interrupt_unfinished(self, reason: str) -> list[SessionRecord]:
         """Sessions left active by a crash or power cut become interrupted; run at startup."""
         active = [row[0] for row in self._db.execute(
@@ -271,20 +306,17 @@ class SessionStore:
                 for session_id in active]
 
     def get(self, session_id: str) -> SessionRecord:
-        row = self._db.execute(
-            "SELECT id, code, state, problem, placement_override, recording, duration_s, "
-            "created_utc, updated_utc, exported_utc FROM sessions WHERE id = ?",
-            (session_id,)).fetchone()
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM sessions WHERE id = ?",
+                               (session_id,)).fetchone()
         if row is None:
             raise SessionStoreError(self.path, f"no session {session_id!r}")
         return _record(row)
 
     def recent(self, limit: int = 50, offset: int = 0) -> list[SessionRecord]:
         """Newest first."""
-        rows = self._db.execute(
-            "SELECT id, code, state, problem, placement_override, recording, duration_s, "
-            "created_utc, updated_utc, exported_utc FROM sessions "
-            "ORDER BY created_utc DESC, id DESC LIMIT ? OFFSET ?", (limit, offset))
+        rows = self._db.execute(f"SELECT {_COLUMNS} FROM sessions "
+                                "ORDER BY created_utc DESC, id DESC LIMIT ? OFFSET ?",
+                                (limit, offset))
         return [_record(row) for row in rows]
 
     def results(self, session_id: str) -> list[dict[str, Any]]:
@@ -301,8 +333,13 @@ class SessionStore:
                 for t, sid, action, detail, software, models in rows]
 
 
+_COLUMNS = ("id, code, state, problem, placement_override, recording, duration_s, created_utc, "
+            "updated_utc, exported_utc, purged_utc")
+
+
 def _record(row: tuple[Any, ...]) -> SessionRecord:
     problem = None if row[3] is None else Problem.from_dict(json.loads(row[3]))
     return SessionRecord(id=row[0], code=row[1], state=State(row[2]), problem=problem,
                          placement_override=row[4], recording=row[5], duration_s=row[6],
-                         created_utc=row[7], updated_utc=row[8], exported_utc=row[9])
+                         created_utc=row[7], updated_utc=row[8], exported_utc=row[9],
+                         purged_utc=row[10])

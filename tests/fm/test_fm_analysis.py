@@ -67,6 +67,9 @@ def test_the_gate_abstains_when_no_gma_can_be_made(
              InfantState.OUT_OF_VIEW: "out of the camera's view",
              InfantState.TURNED: "not lying on its back"}[state]
     assert words in result.reasons[0]
+    first = result.statements["reasons"][0]
+    assert first["key"] == state.name.lower() and first["en"] == result.reasons[0]
+    assert f"{first['params']['percent']} %" in first["de"] and first["de"] != first["en"]
 
 
 def test_a_failed_placement_check_stops_the_analysis_unless_overridden(

@@ -49,7 +49,8 @@ def test_overlapping_windows_cover_their_union() -> None:
     assert result.assessable_s == 25.0 and result.assessable
     assert result.shares["fussing"] == 0.25
     short = gate(windows[:2], 5.0, 10.0, options)  # type: ignore[arg-type]
-    assert not short.assessable and short.reasons[-1].startswith("only 15 s")
+    assert not short.assessable and short.reasons[-1].text().startswith("only 15 s")
+    assert short.reasons[-1].text("de").startswith("nur 15 s")
 
 
 def test_a_window_is_flagged_for_each_failing_measure() -> None:

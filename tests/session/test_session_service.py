@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from edge.config.model import AppConfig
 from edge.errors import RpcRemoteError
 from edge.recording.reader import Recording
 from edge.session import service as service_module
+from edge.session.machine import Event
 from edge.session.service import SessionService
 from edge.session.store import SessionStore
 
@@ -28,9 +31,11 @@ def infant(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return simulated_recording(tmp_path_factory.mktemp("infant"))
 
 
-def configured(app_config: AppConfig, **session: Any) -> AppConfig:
+def configured(app_config: AppConfig, export: dict[str, Any] | None = None,
+               **session: Any) -> AppConfig:
     data = app_config.model_dump(mode="json")
     data["session"] = {**data["session"], "sensor_wait_s": 3.0, "camera_wait_s": 3.0, **session}
+    data["export"] = {**data["export"], **(export or {})}
     return AppConfig.model_validate(data)
 
 
@@ -40,8 +45,8 @@ def session_service(app_config: AppConfig, bus: Bus, broker: BrokerService
     """Starts the session service (with settings) in a thread; returns an RPC client to it."""
     running: list[tuple[SessionService, threading.Event, threading.Thread]] = []
 
-    def start(**session: Any) -> RpcClient:
-        service = SessionService(configured(app_config, **session), bus)
+    def start(export: dict[str, Any] | None = None, **session: Any) -> RpcClient:
+        service = SessionService(configured(app_config, export, **session), bus)
         service.configure()
         stop = threading.Event()
 
@@ -102,9 +107,63 @@ def test_a_screening_goes_from_start_to_a_decision_with_its_recording(
         assert 950 <= len(kept.imu(position).t_ns) <= 1100  # 10 s at 104 Hz
     placement = [e for e in kept.events if e.kind == "placement"]
     assert placement and placement[0].data == {"passed": True, "override": None}
+    assert json.loads((folder.parent / "result.json").read_text())["result"] == result
     store = SessionStore(app_config.paths.data_dir / "sessions.db", "test", {})
     assert [e.action for e in store.audit(done["session_id"])] == [
         "start", "sensors", "prepared", "placement_passed", "recorded", "analysed"]
+    assert kept.header("imu.left_wrist").attrs["serial"] == \
+        store.sensors(done["session_id"])["left_wrist"][0]
+
+
+def test_finished_sessions_export_to_a_stick_and_count_as_exported(
+        session_service: Callable[..., RpcClient], bus: Bus, infant: Path,
+        app_config: AppConfig, tmp_path: Path) -> None:
+    stick = tmp_path / "stick"
+    stick.mkdir()
+    client = session_service(export={"mount_roots": [], "folders": [str(stick)]})
+    with InfantFeed(bus, infant):
+        client.call("start", code="INF-7", duration_s=10)
+        done = wait_for(client, {"result", "failed"}, 40)
+    session_id = done["session_id"]
+    assert [t["path"] for t in client.call("targets")] == [str(stick)]
+    with pytest.raises(RpcRemoteError, match="not a USB stick"):
+        client.call("export", session_ids=[session_id], target=str(tmp_path))
+    client.call("export", session_ids=[session_id], target=str(stick))
+    deadline = time.monotonic() + 30
+    while (progress := client.call("status")["export"])["phase"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, progress
+        time.sleep(0.2)
+    assert progress["phase"] == "done", progress["message"]
+    exported = Path(progress["path"])
+    assert exported.parent == stick and (exported / "MANIFEST.sha256").exists()
+    [report] = exported.glob("derivatives/gma-edge/sub-INF7/ses-*/report.pdf")
+    assert report.read_bytes().startswith(b"%PDF")
+    [channels] = exported.glob("sub-INF7/ses-*/motion/*tracksys-imuLeftWrist_channels.tsv")
+    assert channels.read_text().count("\tACCEL\t") == 3
+    deadline = time.monotonic() + 5
+    while client.call("result", session_id=session_id)["session"]["exported_utc"] is None:
+        assert time.monotonic() < deadline, "the export was not recorded"
+        time.sleep(0.1)
+    store = SessionStore(app_config.paths.data_dir / "sessions.db", "test", {})
+    assert store.audit(session_id)[-1].action == "export"
+
+
+def test_retention_removes_exported_sessions_only(
+        session_service: Callable[..., RpcClient], app_config: AppConfig) -> None:
+    data = app_config.paths.data_dir
+    long_ago = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    store = SessionStore(data / "sessions.db", "test", {}, clock=lambda: long_ago)
+    exported, kept = (store.create(code, 60.0).id for code in ("INF-1", "INF-2"))
+    for session_id in (exported, kept):
+        store.transition(session_id, Event.CANCEL)
+        (data / "sessions" / session_id / "recording").mkdir(parents=True)
+    store.mark_exported([exported], "/media/nurse/STICK/x", 10)
+    store.close()
+    client = session_service(export={"keep_exported_days": 30})
+    listed = {s["id"]: s for s in client.call("list")}
+    assert listed[exported]["purged_utc"] is not None
+    assert not (data / "sessions" / exported).exists()
+    assert listed[kept]["purged_utc"] is None and (data / "sessions" / kept).exists()
 
 
 @pytest.mark.parametrize(("trouble", "key", "words"), [

@@ -122,12 +122,13 @@ def test_a_migration_backs_up_the_database_first(tmp_path: Path,
     store = opened(path)
     kept = store.create("INF-1", 180.0).id
     store.close()
+    current = len(store_module.MIGRATIONS)
     later = (*store_module.MIGRATIONS, "ALTER TABLE sessions ADD COLUMN notes TEXT")
     monkeypatch.setattr(store_module, "MIGRATIONS", later)
     migrated = opened(path)
-    assert migrated.schema_version == 2 and migrated.get(kept).code == "INF-1"
-    backup = sqlite3.connect(tmp_path / "sessions.db.v1.backup")
-    assert backup.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert migrated.schema_version == current + 1 and migrated.get(kept).code == "INF-1"
+    backup = sqlite3.connect(tmp_path / f"sessions.db.v{current}.backup")
+    assert backup.execute("PRAGMA user_version").fetchone()[0] == current
     assert backup.execute("SELECT id FROM sessions").fetchall() == [(kept,)]
 
 
@@ -135,12 +136,13 @@ def test_a_failed_migration_leaves_the_old_schema(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "sessions.db"
     opened(path).close()
+    current = len(store_module.MIGRATIONS)
     monkeypatch.setattr(store_module, "MIGRATIONS",
                         (*store_module.MIGRATIONS, "ALTER TABLE nowhere ADD COLUMN x TEXT"))
-    with pytest.raises(SessionStoreError, match="migration to schema 2"):
+    with pytest.raises(SessionStoreError, match=f"migration to schema {current + 1}"):
         opened(path)
     monkeypatch.undo()
-    assert opened(path).schema_version == 1
+    assert opened(path).schema_version == current
 
 
 def test_a_database_from_newer_software_is_refused(tmp_path: Path) -> None:
@@ -159,3 +161,52 @@ def test_a_file_that_is_not_a_database_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(SessionStoreError, match="not a usable session database"):
         opened(path)
     assert path.read_bytes().startswith(b"this is not sqlite")  # left for the technician
+
+
+def finished(store: SessionStore, code: str) -> str:
+    session = store.create(code, 180.0)
+    store.transition(session.id, Event.CANCEL)
+    return session.id
+
+
+def test_only_sessions_exported_long_enough_ago_expire(tmp_path: Path) -> None:
+    store = opened(tmp_path / "sessions.db")
+    old, recent, never = (finished(store, code) for code in ("INF-1", "INF-2", "INF-3"))
+    running = store.create("INF-4", 180.0).id
+    store.mark_exported([old], "/media/nurse/STICK/gma-edge-export-1", 40)
+    cutoff = store.get(old).exported_utc
+    store.mark_exported([recent, running], "/media/nurse/STICK/gma-edge-export-2", 80)
+    assert store.get(never).exported_utc is None
+    later = datetime.fromisoformat(store.get(recent).exported_utc or "") + timedelta(seconds=1)
+    assert [r.id for r in store.expired(later)] == [old, recent]  # never the running one
+    assert store.expired(datetime.fromisoformat(cutoff or "")) == []
+    export = store.audit(old)[-1]
+    assert export.action == "export" and export.detail["files"] == 40
+
+
+def test_a_purge_keeps_the_row_and_refuses_what_was_never_exported(tmp_path: Path) -> None:
+    store = opened(tmp_path / "sessions.db")
+    exported, never = finished(store, "INF-1"), finished(store, "INF-2")
+    store.mark_exported([exported], "/media/x", 1)
+    purged = store.mark_purged(exported, "kept 90 days")
+    assert purged.purged_utc is not None and purged.code == "INF-1"
+    assert store.audit(exported)[-1].action == "purge"
+    later = datetime(2100, 1, 1, tzinfo=timezone.utc)
+    assert store.expired(later) == []
+    with pytest.raises(SessionStoreError, match="never exported"):
+        store.mark_purged(never, "by mistake")
+    assert store.get(never).purged_utc is None
+
+
+def test_a_first_schema_database_migrates_and_keeps_its_sessions(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.db"
+    db = sqlite3.connect(path)
+    db.executescript(store_module.MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    db.execute("INSERT INTO sessions (id, code, state, duration_s, created_utc, updated_utc) "
+               "VALUES ('s1', 'INF-1', 'result', 180, '2026-01-01', '2026-01-01')")
+    db.commit()
+    db.close()
+    store = opened(path)
+    assert store.schema_version == len(store_module.MIGRATIONS)
+    assert store.get("s1").code == "INF-1" and store.get("s1").purged_utc is None
+    assert (tmp_path / "sessions.db.v1.backup").exists()

@@ -1,0 +1,1 @@
+"""Export of sessions to removable media as Motion-BIDS, hashed and verified (`job`)."""
