@@ -128,7 +128,7 @@ def export(folders: Sequence[Path], target: Path, software: str, *,
         raise ExportError("nothing chosen to export")
     sources = [ExportSource.open(folder) for folder in folders]
     subjects = _subject_labels(sources)
-    final = target / (name or f"gma-edge-export-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}")
+    final = target / (name or _free_name(target))
     partial = final.with_name(final.name + ".partial")
     _check_target(target, final, partial, sources)
     state.total_bytes = int(sum(s.size + _TEXT_PER_BINARY_BYTE * s.stream_bytes
@@ -163,6 +163,16 @@ def export(folders: Sequence[Path], target: Path, software: str, *,
     report(state)
     return ExportOutcome(final, len(writer.sums) + 1, writer.bytes,
                          tuple(s.recording.meta.recording_id for s in sources))
+
+
+def _free_name(target: Path) -> str:
+    """gma-edge-export-<UTC time>, with -2, -3... if exports were made within one second."""
+    stem = f"gma-edge-export-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    name, number = stem, 1
+    while (target / name).exists() or (target / f"{name}.partial").exists():
+        number += 1
+        name = f"{stem}-{number}"
+    return name
 
 
 def _subject_labels(sources: Sequence[ExportSource]) -> dict[str, str]:
@@ -293,6 +303,7 @@ class ExportJob:
                  session_ids: Sequence[str]) -> None:
         self.session_ids = tuple(session_ids)
         self.target = target
+        self.started_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self.progress = ExportProgress()
         self.outcome: ExportOutcome | None = None
         self.error: EdgeError | None = None
@@ -323,7 +334,7 @@ class ExportJob:
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {**self.progress.to_dict(), "sessions": list(self.session_ids),
-                    "target": str(self.target)}
+                    "target": str(self.target), "started_utc": self.started_utc}
 
     def join(self, timeout_s: float | None = None) -> None:
         self._thread.join(timeout_s)

@@ -528,7 +528,13 @@ class SessionService(Service):
             self._export_snapshot())
 
     def _export_snapshot(self) -> dict[str, Any] | None:
-        return None if self._export is None else self._export.snapshot()
+        """The export's progress; "done" only once its sessions are marked exported."""
+        if self._export is None:
+            return None
+        snapshot = self._export.snapshot()
+        if snapshot["phase"] == "done" and not self._export_recorded:
+            snapshot |= {"phase": "verifying", "fraction": 0.999}
+        return snapshot
 
     def _publish(self) -> None:
         if self._updates is None:

@@ -22,6 +22,11 @@ const POSE_STALE_MS = 2000;
 const RECONNECT_MS = 3000;
 const NO_DEPTH_RGB = [18, 24, 48]; // "no depth" pixels, dark blue so they differ from far ones
 const SENSOR_ICONS = { ok: "\u2713", low: "!", bad: "\u2715", unknown: "?" };
+const EXPORT_RUNNING = new Set(["checking", "writing", "verifying"]);
+const TARGETS_EVERY_MS = 2000; // a stick put in shows up this fast
+const EXPORTED_RELOADS = 5;    // tries, a second apart, to see the exported marks after "done"
+const MB = 2 ** 20;
+const GB = 2 ** 30;
 
 // COCO-17 joint pairs drawn as bones; the nose joins the shoulders' midpoint separately.
 const NOSE = 0;
@@ -45,6 +50,24 @@ const app = {
   dismissed: "",               // "<session id>:<state>" the nurse closed with New screening
   error: null,                 // { key, params } or { text } shown in the error line
   history: { open: false, sessions: null, failed: false, selectedId: null, detail: null, token: 0 },
+  exportView: {
+    open: false,
+    sessions: null,            // the exportable sessions, newest first; null while loading
+    failed: false,
+    chosen: new Set(),         // session ids ticked for export
+    targets: null,             // from /api/targets; null while loading
+    targetsFailed: false,
+    target: null,              // the chosen target's path
+    targetsTimer: 0,
+    targetsToken: 0,
+    targetsBusy: false,
+    stale: "null",             // an earlier export's snapshot (JSON), not this view's
+    answer: null,              // what POST /api/export answered, until the live state has it
+    posting: false,
+    handledDone: null,         // the finished export whose sessions were reloaded
+    shownPhase: null,          // the phase last brought into view
+    token: 0,
+  },
   pose: null,                  // the last `pose` event's data
   poseAt: 0,
   poseFrame: 0,                // pending requestAnimationFrame id
@@ -179,6 +202,20 @@ function parseUtc(value) {
   if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text)) text += "Z";
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? null : date;
+}
+
+// Free space on a stick: whole MB below 1 GB, else GB with one decimal below 10 GB.
+function formatBytes(bytes) {
+  if (!isNumber(bytes) || bytes < 0) return "?";
+  const locale = LOCALES[app.lang];
+  if (bytes < GB) {
+    return t("size_mb", { n: Math.floor(bytes / MB).toLocaleString(locale) });
+  }
+  const digits = bytes < 10 * GB ? 1 : 0;
+  const value = Math.floor((bytes / GB) * 10 ** digits) / 10 ** digits; // never more than there is
+  return t("size_gb", {
+    n: value.toLocaleString(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }),
+  });
 }
 
 function formatDateTime(value) {
@@ -352,6 +389,8 @@ function onState(data) {
     // A running session always takes the screen, and its next end must be shown again
     // even if the nurse dismissed an earlier end of the same session (re-analysis).
     app.history.open = false;
+    app.exportView.open = false;
+    app.exportView.token += 1;
     if (app.dismissed) setDismissed("");
   }
   updateConnectionBanner();
@@ -371,6 +410,7 @@ function chooseScreen(session) {
   if (state === "preparing" || state === "placement") return "sensors";
   if (state === "recording" || state === "analysing") return state;
   if (app.history.open) return "history";
+  if (app.exportView.open) return "export";
   if (FINISHED_STATES.has(state) && app.dismissed !== dismissKey(session)) {
     return state === "result" ? "result" : "stopped";
   }
@@ -386,6 +426,7 @@ function render() {
   else if (screen === "recording") renderRecording(session);
   else if (screen === "result") renderResult(session);
   else if (screen === "stopped") renderStopped(session);
+  else if (screen === "export") renderExport();
   closeStaleDialogs(session);
 }
 
@@ -400,6 +441,8 @@ function enterScreen(screen) {
   if (screen === "home") focusCodeInput();
   if (screen === "recording") requestPoseDraw();
   if (screen === "history") renderHistory();
+  if (screen === "export") startTargetPolling();
+  else stopTargetPolling();
 }
 
 // Buttons used on two screens exist once (one test id, one handler) and move to the
@@ -420,7 +463,7 @@ function renderTopBar(screen, session) {
   if (screen === "stopped") key = "title_" + session.state;
   byId("screen-title").textContent = t(key);
   const code = byId("session-code");
-  const showCode = screen !== "home" && screen !== "history" && Boolean(session.code);
+  const showCode = !["home", "history", "export"].includes(screen) && Boolean(session.code);
   code.hidden = !showCode;
   code.textContent = showCode ? session.code : "";
 }
@@ -816,12 +859,20 @@ function fillDecision(element, result) {
   element.dataset.decision = result && DECISIONS.has(result.decision) ? result.decision : "none";
 }
 
-// Reasons and notes come in English from the analysis and are shown as given.
+// The analysis sends each reason and note in English and German (`statements`); results
+// from before it did are shown in the English they carry.
+function statementTexts(result, kind) {
+  const statements = result.statements && result.statements[kind];
+  if (!Array.isArray(statements)) return result[kind];
+  return statements.map((statement, index) => (statement && typeof statement[app.lang] === "string"
+    ? statement[app.lang] : (result[kind] || [])[index]));
+}
+
 function resultDetails(result) {
   const fragment = document.createDocumentFragment();
   if (!result) return fragment;
-  appendList(fragment, "reasons", result.reasons);
-  appendList(fragment, "notes", result.notes);
+  appendList(fragment, "reasons", statementTexts(result, "reasons"));
+  appendList(fragment, "notes", statementTexts(result, "notes"));
   const model = result.model;
   if (model && (model.name || model.version)) {
     fragment.append(make("p", "details__model",
@@ -1022,6 +1073,338 @@ function reanalyseSelected() {
   });
 }
 
+// ---------------------------------------------------------------------------- export
+
+function isExportable(session) {
+  return Boolean(session) && FINISHED_STATES.has(session.state) && Boolean(session.recording)
+    && !session.purged_utc;
+}
+
+function isExportRunning(job) {
+  return Boolean(job) && EXPORT_RUNNING.has(job.phase);
+}
+
+// The export running or last run on the appliance, whoever started it.
+function liveExport() {
+  const job = liveSession().export;
+  return job && typeof job === "object" ? job : null;
+}
+
+// The export this view shows: one started here, or one seen running while it is open. An
+// export that had already ended when the screen opened is old news and not shown.
+function viewedExport() {
+  const view = app.exportView;
+  const live = liveExport();
+  if (live && JSON.stringify(live) !== view.stale) return live;
+  return view.answer;
+}
+
+function openExport() {
+  const view = app.exportView;
+  const live = liveExport();
+  view.open = true;
+  view.sessions = null;
+  view.failed = false;
+  view.chosen = new Set();
+  view.targets = null;
+  view.targetsFailed = false;
+  view.stale = live && !isExportRunning(live) ? JSON.stringify(live) : "null";
+  view.answer = null;
+  view.handledDone = null;
+  view.shownPhase = null;
+  clearError();
+  render();
+  loadExportSessions();
+}
+
+function closeExport() {
+  app.exportView.open = false;
+  app.exportView.token += 1; // answers still on their way are no longer wanted
+  render();
+}
+
+async function loadExportSessions() {
+  const view = app.exportView;
+  const token = ++view.token;
+  try {
+    const sessions = await api("GET", "/api/sessions");
+    if (token !== view.token) return;
+    view.sessions = (Array.isArray(sessions) ? sessions : []).filter(isExportable);
+    view.failed = false;
+  } catch (err) {
+    if (token !== view.token) return;
+    view.sessions = [];
+    view.failed = true;
+    showError(err.message);
+  }
+  const listed = new Set(view.sessions.map((session) => String(session.id)));
+  view.chosen.forEach((id) => {
+    if (!listed.has(id)) view.chosen.delete(id);
+  });
+  if (app.screen === "export") renderExport();
+}
+
+function startTargetPolling() {
+  const view = app.exportView;
+  if (view.targetsTimer) return;
+  view.targetsTimer = window.setInterval(loadExportTargets, TARGETS_EVERY_MS);
+  loadExportTargets();
+}
+
+function stopTargetPolling() {
+  const view = app.exportView;
+  if (!view.targetsTimer) return;
+  window.clearInterval(view.targetsTimer);
+  view.targetsTimer = 0;
+  view.targetsToken += 1;
+  view.targetsBusy = false;
+}
+
+async function loadExportTargets() {
+  const view = app.exportView;
+  if (view.targetsBusy) return; // a slow answer is not asked for again on top
+  view.targetsBusy = true;
+  const token = view.targetsToken;
+  let targets = [];
+  let failed = false;
+  try {
+    const answer = await api("GET", "/api/targets");
+    targets = (Array.isArray(answer) ? answer : [])
+      .filter((target) => target && typeof target.path === "string" && target.path !== "");
+  } catch (err) {
+    failed = true; // said in the target box, not the error line: this repeats every 2 s
+  }
+  if (token !== view.targetsToken) return;
+  view.targetsBusy = false;
+  view.targets = targets;
+  view.targetsFailed = failed;
+  if (!targets.some((target) => target.path === view.target)) {
+    view.target = targets.length > 0 ? targets[0].path : null;
+  }
+  if (app.screen === "export") renderExport();
+}
+
+function renderExport() {
+  const view = app.exportView;
+  const job = viewedExport();
+  const busy = view.posting || isExportRunning(liveExport()) || isExportRunning(job);
+  renderExportList(view, busy);
+  renderExportTargets(view, busy);
+  renderExportProgress(job, view.sessions || []);
+  const fresh = (view.sessions || []).some((session) => !session.exported_utc);
+  byId("export-select-new").disabled = busy || !fresh;
+  byId("export-start").disabled = busy || view.chosen.size === 0 || !view.target;
+  if (job && job.phase === "done") onExportDone(job);
+}
+
+function renderExportList(view, busy) {
+  const list = byId("export-list");
+  updateIfChanged(list, [app.lang, view.sessions, view.failed, busy], () => {
+    let message = null;
+    if (view.sessions === null) message = "history_loading";
+    else if (view.failed) message = "history_failed";
+    else if (view.sessions.length === 0) message = "export_empty";
+    if (message) {
+      list.replaceChildren(make("li", "history-list__message", t(message)));
+      return;
+    }
+    list.replaceChildren(...view.sessions.map((session) => exportRow(session, busy)));
+  });
+  // Ticks change in place, so the list keeps its scroll position.
+  list.querySelectorAll("[data-session-id]").forEach((row) => {
+    row.setAttribute("aria-pressed", String(view.chosen.has(row.dataset.sessionId)));
+  });
+}
+
+function exportRow(session, busy) {
+  const item = make("li");
+  const row = make("button", "export-row");
+  row.type = "button";
+  row.disabled = busy;
+  row.dataset.sessionId = String(session.id);
+  row.dataset.testid = "export-row";
+  row.setAttribute("aria-pressed", "false");
+  const box = make("span", "export-row__box");
+  box.setAttribute("aria-hidden", "true");
+  const outcome = DECISIONS.has(session.decision)
+    ? t("decision_short_" + session.decision) : labelFor("state_", session.state);
+  row.append(
+    box,
+    make("span", "export-row__code", session.code || ""),
+    make("span", "export-row__meta", formatDateTime(session.created_utc) + "  \u00b7  " + outcome),
+  );
+  if (session.exported_utc) {
+    const mark = make("span", "export-row__mark", t("export_exported"));
+    mark.dataset.testid = "export-row-exported";
+    mark.title = t("export_exported_at", { when: formatDateTime(session.exported_utc) });
+    row.append(mark);
+  }
+  item.append(row);
+  return item;
+}
+
+function renderExportTargets(view, busy) {
+  const list = byId("export-targets");
+  const none = byId("export-no-target");
+  const targets = view.targets;
+  updateIfChanged(list, [app.lang, targets, view.targetsFailed, busy], () => {
+    let message = null;
+    if (targets === null) message = "history_loading";
+    else if (view.targetsFailed) message = "export_targets_failed";
+    if (message) {
+      list.replaceChildren(make("li", "history-list__message", t(message)));
+      return;
+    }
+    list.replaceChildren(...targets.map((target) => exportTarget(target, busy)));
+  });
+  list.querySelectorAll("[data-path]").forEach((row) => {
+    row.setAttribute("aria-checked", String(row.dataset.path === view.target));
+  });
+  const missing = Array.isArray(targets) && targets.length === 0 && !view.targetsFailed;
+  list.hidden = missing;
+  none.hidden = !missing;
+  none.textContent = missing ? t("export_no_target") : "";
+}
+
+function exportTarget(target, busy) {
+  const item = make("li");
+  const row = make("button", "export-target");
+  row.type = "button";
+  row.disabled = busy;
+  row.setAttribute("role", "radio");
+  row.setAttribute("aria-checked", "false");
+  row.dataset.path = target.path;
+  row.dataset.testid = "export-target";
+  row.title = target.path;
+  const mark = make("span", "export-target__mark");
+  mark.setAttribute("aria-hidden", "true");
+  row.append(
+    mark,
+    make("span", "export-target__name", String(target.name || target.path)),
+    make("span", "export-target__free", t("export_free", { size: formatBytes(target.free_bytes) })),
+  );
+  item.append(row);
+  return item;
+}
+
+function renderExportProgress(job, sessions) {
+  const box = byId("export-progress");
+  box.hidden = !job;
+  if (!job) return;
+  const phase = String(job.phase);
+  box.dataset.phase = phase;
+  const fraction = phase === "done" ? 1 : isNumber(job.fraction) ? clamp(job.fraction, 0, 1) : 0;
+  let text = labelFor("export_phase_", phase);
+  if (phase === "writing") {
+    const current = sessions.find((session) => String(session.id) === job.current);
+    if (current && current.code) text = t("export_writing_code", { code: current.code });
+  }
+  if (phase === "writing" || phase === "verifying") text += "  " + formatPercent(fraction);
+  byId("export-phase").textContent = text;
+  const bar = byId("export-bar");
+  bar.hidden = phase === "failed";
+  bar.setAttribute("aria-valuenow", String(Math.round(fraction * 100)));
+  byId("export-bar-fill").style.width = (fraction * 100).toFixed(1) + "%";
+  const done = byId("export-done");
+  done.hidden = phase !== "done";
+  if (phase === "done") {
+    const count = Array.isArray(job.sessions) ? job.sessions.length : 0;
+    done.textContent = t(count === 1 ? "export_done_one" : "export_done_many",
+      { count, folder: folderName(job.path) });
+  }
+  const failed = byId("export-failed");
+  failed.hidden = phase !== "failed";
+  failed.textContent = phase === "failed" ? String(job.message || t("export_failed_unknown")) : "";
+  revealExportProgress(box, JSON.stringify([app.lang, job.sessions, job.target, phase]));
+}
+
+// On a small screen the stick list can push the progress below the fold: each new phase
+// (above all Done and Failed) is scrolled into view once; the nurse may scroll away again.
+function revealExportProgress(box, key) {
+  const view = app.exportView;
+  if (view.shownPhase === key) return;
+  view.shownPhase = key;
+  const side = box.parentElement;
+  const overflow = box.getBoundingClientRect().bottom - side.getBoundingClientRect().bottom;
+  if (overflow > 0) side.scrollTop += overflow;
+}
+
+function folderName(path) {
+  const text = typeof path === "string" ? path.replace(/[\\/]+$/, "") : "";
+  return text.split(/[\\/]/).pop() || text;
+}
+
+// A verified export marks its sessions exported; the list shows it once the appliance has
+// recorded that, which can be a moment after "done" arrives.
+function onExportDone(job) {
+  const view = app.exportView;
+  const key = JSON.stringify([job.path, job.sessions]);
+  if (view.handledDone === key) return;
+  view.handledDone = key;
+  const ids = Array.isArray(job.sessions) ? job.sessions.map(String) : [];
+  ids.forEach((id) => view.chosen.delete(id));
+  reloadUntilExported(ids, EXPORTED_RELOADS);
+}
+
+async function reloadUntilExported(ids, tries) {
+  const view = app.exportView;
+  await loadExportSessions();
+  if (!view.open || view.failed || !view.sessions || tries <= 1) return;
+  const waiting = view.sessions.some((session) => ids.includes(String(session.id)) && !session.exported_utc);
+  if (waiting) {
+    window.setTimeout(() => {
+      if (view.open) reloadUntilExported(ids, tries - 1);
+    }, 1000);
+  }
+}
+
+function onExportListClick(event) {
+  const row = event.target.closest("[data-session-id]");
+  if (!row || row.disabled) return;
+  const chosen = app.exportView.chosen;
+  const id = row.dataset.sessionId;
+  if (chosen.has(id)) chosen.delete(id);
+  else chosen.add(id);
+  renderExport();
+}
+
+function onExportTargetsClick(event) {
+  const row = event.target.closest("[data-path]");
+  if (!row || row.disabled) return;
+  app.exportView.target = row.dataset.path;
+  renderExport();
+}
+
+function selectNotYetExported() {
+  const view = app.exportView;
+  const fresh = (view.sessions || []).filter((session) => !session.exported_utc);
+  view.chosen = new Set(fresh.map((session) => String(session.id)));
+  renderExport();
+}
+
+async function startExport() {
+  const view = app.exportView;
+  const button = byId("export-start");
+  const ids = (view.sessions || []).map((session) => String(session.id))
+    .filter((id) => view.chosen.has(id));
+  const target = view.target;
+  if (ids.length === 0 || !target || view.posting) return;
+  const before = JSON.stringify(liveExport()); // the live state may change while we wait
+  await runAction(button, async () => {
+    view.posting = true;
+    try {
+      const answer = await api("POST", "/api/export", { session_ids: ids, target });
+      if (!view.open) return;
+      view.stale = before;
+      view.answer = answer && typeof answer === "object" ? answer : null;
+      view.handledDone = null;
+    } finally {
+      view.posting = false;
+    }
+  });
+  if (app.screen === "export") renderExport();
+}
+
 // ---------------------------------------------------------------------------- start-up
 
 function wireEvents() {
@@ -1040,6 +1423,12 @@ function wireEvents() {
   byId("history-back").addEventListener("click", historyBack);
   byId("history-list").addEventListener("click", onHistoryListClick);
   byId("reanalyse-button").addEventListener("click", reanalyseSelected);
+  byId("export-button").addEventListener("click", openExport);
+  byId("export-back").addEventListener("click", closeExport);
+  byId("export-list").addEventListener("click", onExportListClick);
+  byId("export-targets").addEventListener("click", onExportTargetsClick);
+  byId("export-select-new").addEventListener("click", selectNotYetExported);
+  byId("export-start").addEventListener("click", startExport);
   document.addEventListener("keydown", onDocumentKeydown);
   window.addEventListener("resize", () => {
     if (app.screen === "recording") requestPoseDraw();
