@@ -43,9 +43,10 @@ class DisplayApi(Protocol):
 class DisplayServer:
     """Serves in a thread of its own until `close`."""
 
-    def __init__(self, port: int, live: LiveState, api: DisplayApi) -> None:
+    def __init__(self, port: int, live: LiveState, api: DisplayApi, diagram: Path) -> None:
         self.live = live
         self.api = api
+        self.diagram = diagram  # the placement protocol's SVG, shown on the sensors screen
         self.closing = threading.Event()
         self._http = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
         self._http.daemon_threads = True
@@ -87,6 +88,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
                 self._file("index.html")
             elif path.startswith("/static/"):
                 self._file(path.removeprefix("/static/"))
+            elif path == "/protocol.svg":
+                self._diagram()
             elif path == "/events":
                 self._events()
             elif path == "/api/sessions":
@@ -138,9 +141,19 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
             if name not in names:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no {name}"})
                 return
-            data = (STATIC / name).read_bytes()
+            self._send((STATIC / name).read_bytes(), _TYPES.get(Path(name).suffix, "text/plain"))
+
+        def _diagram(self) -> None:
+            try:
+                data = server.diagram.read_bytes()
+            except OSError as exc:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no placement diagram: {exc}"})
+                return
+            self._send(data, _TYPES[".svg"])
+
+        def _send(self, data: bytes, content_type: str) -> None:
             self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", _TYPES.get(Path(name).suffix, "text/plain"))
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()

@@ -95,7 +95,8 @@ class DisplayService(Service):
         for subscriber in self._inputs.values():
             self._poller.register(subscriber.socket, zmq.POLLIN)
         self._api = SessionApi(self.bus, self.config.bus.rpc_timeout_s)
-        self._server = DisplayServer(self.settings.port, self.live, self._api)
+        self._server = DisplayServer(self.settings.port, self.live, self._api,
+                                     self.config.session.placement_protocol.with_suffix(".svg"))
         self._publish_state()
 
     @property
@@ -147,7 +148,7 @@ class DisplayService(Service):
         session = self._session or {
             "session_id": "", "code": "", "state": "idle", "elapsed_s": 0.0,
             "duration_s": self.config.session.duration_s, "problem": None, "findings": [],
-            "warnings": [], "result": None, "report": None, "export": None}
+            "warnings": [], "result": None, "report": None, "export": None, "placement": None}
         self.live.put("state", {"session": session, "sensors": self._sensors,
                                 "reference_model": self._reference})
 

@@ -22,6 +22,9 @@ class PoseMessage(Message):
 
     joint_set: str  # an `edge.skeleton` set name, e.g. "coco17"
     joints: np.ndarray  # (K, 3) float32 mm in the depth camera's frame, filtered
+    # The same joints before the filter: its smoothing delays slow movements by up to
+    # 1 / (2 pi min_cutoff), which timing against the IMUs must not see.
+    joints_raw: np.ndarray  # (K, 3) float32 mm
     joints_2d: np.ndarray  # (K, 2) float32 depth-image pixels
     confidence: np.ndarray  # (K,) float32 in [0, 1]
     present: bool

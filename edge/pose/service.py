@@ -131,6 +131,7 @@ class PoseService(Service):
         poses.publish(PoseMessage(
             joint_set=model.joints.name,
             joints=points.astype(np.float32),
+            joints_raw=estimate.points_mm.astype(np.float32),
             joints_2d=estimate.pixels.astype(np.float32),
             confidence=estimate.confidence.astype(np.float32),
             present=estimate.present,

@@ -70,8 +70,7 @@ def summary_lines(recording: Recording, session: Mapping[str, Any],
     quality = result.get("quality", {})
     shares = ", ".join(f"{flag.replace('_', ' ')} {100 * share:.0f} %"
                        for flag, share in quality.get("shares", {}).items() if share)
-    placement = "overridden: " + session["placement_override"] \
-        if session.get("placement_override") else "passed"
+    placement = placement_text(recording, session.get("placement_override"))
     model = result.get("model", {})
     lines = [
         ("Decision", DECISIONS.get(str(result.get("decision")), str(result.get("decision")))),
@@ -92,6 +91,26 @@ def summary_lines(recording: Recording, session: Mapping[str, Any],
     lines += [("Reason", reason) for reason in result.get("reasons", ())]
     lines += [("Note", note) for note in result.get("notes", ())]
     return lines
+
+
+def placement_text(recording: Recording, override: str | None) -> str:
+    """The placement check as the recording's placement event tells it."""
+    event = next((e for e in recording.events if e.kind == "placement"), None)
+    check: Any = event.data.get("check") if event is not None else None
+    verdict = f"overridden: {override}" if override else "passed"
+    if not isinstance(check, dict):
+        return verdict
+    sensors: dict[str, Any] = check.get("sensors") or {}
+    on_limbs = sum(isinstance(f, dict) and f.get("verdict") == "ok" for f in sensors.values())
+    lag = check.get("lag_ms")
+    timing = f"; IMU against camera {lag:+.0f} ms" if isinstance(lag, (int, float)) else ""
+    problems: list[Any] = check.get("problems") or []
+    found = "; found: " + "; ".join(
+        str(p.get("instruction", {}).get("en", p.get("key"))) for p in problems
+        if isinstance(p, dict)) if problems else ""
+    return (f"{verdict} (protocol {check.get('protocol', '?')}: {on_limbs} of "
+            f"{len(sensors)} sensors on their limbs the right way round over "
+            f"{check.get('data_s', 0):.0f} s{timing}){found}")
 
 
 def _html(session: Mapping[str, Any], result: Mapping[str, Any],

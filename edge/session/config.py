@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from edge.fm.config import AnalysisConfig
+from edge.placement import SHIPPED_PROTOCOL
 
 
 class SessionConfig(BaseModel):
@@ -30,10 +33,10 @@ class SessionConfig(BaseModel):
     camera_wait_s: float = Field(
         default=10.0, gt=0, le=300,
         description="How long the preparation waits for the first pose from the camera.")
-    placement_s: float = Field(
-        default=3.0, gt=0, le=120,
-        description="How long every sensor must pass the placement check without a break "
-        "before the recording starts.")
+    placement_protocol: Path = Field(
+        default=SHIPPED_PROTOCOL,
+        description="The placement protocol (TOML, its diagram an .svg beside it): where and "
+        "which way round each sensor goes, and the placement check's thresholds.")
     disk_margin: float = Field(
         default=1.5, ge=1, le=10,
         description="Free space needed: the recording's worst-case size times this, plus "

@@ -25,3 +25,4 @@ class SessionUpdate(Message):
     result: dict[str, Any] | None  # the analysis, once there is one
     report: str | None  # the physician's HTML report (a PDF beside it), once written
     export: dict[str, Any] | None  # the export running or last run (`ExportJob.snapshot`)
+    placement: dict[str, Any] | None  # the placement check's latest verdict, while it runs

@@ -22,6 +22,9 @@ POSITIONS: dict[Language, dict[str, str]] = {
            "left_ankle": "linken Knöchel", "right_ankle": "rechten Knöchel"},
 }
 
+# Parameters that name a sensor position, said in the instruction's language.
+_POSITION_PARAMS = ("position", "first", "second", "on")
+
 MESSAGES: dict[Language, dict[str, str]] = {
     "en": {
         "disk_space": "Not enough free space: {need_mb} MB needed, {free_mb} MB free. Export "
@@ -36,7 +39,28 @@ MESSAGES: dict[Language, dict[str, str]] = {
                         "technician.",
         "camera_missing": "The camera is not available. Check its cable and power, then "
                           "press Start again.",
-        "placement": "{sentence}",
+        "placement_swapped": "The {first} and {second} sensors are swapped: swap them.",
+        "placement_elsewhere": "The sensor for the {position} is on the {on}: put it on "
+                               "the {position}.",
+        "placement_off_body": "The sensor for the {position} is not on the infant (it lies "
+                              "still): strap it on the {position}.",
+        "placement_not_on_limb": "The sensor for the {position} does not move with the "
+                                 "{position}: strap it on firmly, not held or loose.",
+        "placement_quarter_turn": "The sensor for the {position} is turned sideways: turn it "
+                                  "a quarter so its label reads along the limb, towards the "
+                                  "hand or foot.",
+        "placement_turned_round": "The sensor for the {position} is upside down: turn it "
+                                  "round so its label reads towards the hand or foot.",
+        "placement_face_down": "The sensor for the {position} seems to face the skin: strap "
+                               "it with its face outwards.",
+        "placement_saturated": "The sensor for the {position} is knocked about: tighten its "
+                               "strap.",
+        "placement_timing": "The sensors' timing is off by {ms} ms against the camera. Press "
+                            "Start again; if this comes back, tell the technician.",
+        "placement_limb_still": "The {position} hardly moved, so its sensor cannot be checked "
+                                "yet: move the infant's limb gently.",
+        "placement_still": "The infant is lying very still, so the sensors cannot be checked: "
+                           "move the infant's arms and legs gently for a few seconds.",
         "sensor_lost": "The sensor for the {position} stopped sending, so the recording "
                        "stopped. Check the sensor, then press Start again.",
         "analysis_failed": "The analysis failed. The recording is kept and can be analysed "
@@ -63,7 +87,30 @@ MESSAGES: dict[Language, dict[str, str]] = {
                         "Technik verständigen.",
         "camera_missing": "Die Kamera ist nicht verfügbar. Kabel und Stromversorgung prüfen, "
                           "dann erneut Start drücken.",
-        "placement": "{sentence}",
+        "placement_swapped": "Die Sensoren am {first} und am {second} sind vertauscht: "
+                             "bitte tauschen.",
+        "placement_elsewhere": "Der Sensor, der am {position} sitzen soll, sitzt am {on}: "
+                               "bitte umsetzen.",
+        "placement_off_body": "Der Sensor, der am {position} sitzen soll, liegt still und ist "
+                              "nicht am Kind: bitte am {position} anlegen.",
+        "placement_not_on_limb": "Der Sensor am {position} bewegt sich nicht mit: fest "
+                                 "anlegen, nicht halten und nicht lose.",
+        "placement_quarter_turn": "Der Sensor am {position} ist quer angelegt: eine "
+                                  "Vierteldrehung, so dass die Beschriftung entlang der "
+                                  "Gliedmaße zur Hand oder zum Fuß zeigt.",
+        "placement_turned_round": "Der Sensor am {position} ist verkehrt herum: umdrehen, so "
+                                  "dass die Beschriftung zur Hand oder zum Fuß zeigt.",
+        "placement_face_down": "Der Sensor am {position} liegt offenbar mit der Vorderseite "
+                               "zur Haut: mit der Vorderseite nach außen anlegen.",
+        "placement_saturated": "Der Sensor am {position} wird hin und her geschlagen: Band "
+                               "fester ziehen.",
+        "placement_timing": "Die Zeit der Sensoren weicht um {ms} ms von der Kamera ab. "
+                            "Erneut Start drücken; wenn es wieder auftritt, bitte die Technik "
+                            "verständigen.",
+        "placement_limb_still": "Am {position} gab es kaum Bewegung, der Sensor kann noch "
+                                "nicht geprüft werden: die Gliedmaße des Kindes sanft bewegen.",
+        "placement_still": "Das Kind liegt sehr still, die Sensoren können nicht geprüft "
+                           "werden: Arme und Beine des Kindes einige Sekunden sanft bewegen.",
         "sensor_lost": "Der Sensor am {position} sendet nicht mehr, die Aufnahme wurde "
                        "beendet. Sensor prüfen, dann erneut Start drücken.",
         "analysis_failed": "Die Auswertung ist fehlgeschlagen. Die Aufnahme bleibt erhalten "
@@ -96,9 +143,10 @@ class Problem:
     def instruction(self, language: Language = "en") -> str:
         """The sentence the nurse reads, in `language`."""
         params: dict[str, Param] = dict(self.params)
-        position = params.get("position")
-        if isinstance(position, str):
-            params["position"] = POSITIONS[language].get(position, position)
+        for name in _POSITION_PARAMS:
+            position = params.get(name)
+            if isinstance(position, str):
+                params[name] = POSITIONS[language].get(position, position)
         try:
             return MESSAGES[language][self.key].format(**params)
         except KeyError as exc:

@@ -43,6 +43,9 @@ from edge.export.job import ExportJob
 from edge.export.targets import export_targets
 from edge.imu.config import POSITIONS
 from edge.imu.messages import ImuMessage, SensorStatus
+from edge.placement.check import PlacementOutcome, check_placement
+from edge.placement.protocol import load_protocol
+from edge.placement.window import PlacementWindow
 from edge.pose.messages import PoseMessage
 from edge.runtime.service import Service
 from edge.session.live import LiveMonitor, changes
@@ -61,6 +64,7 @@ _PUBLISH_EVERY_S = 1.0
 _KINECT_MAX_FPS = 30.0
 _POSE_FRESH_S = 2.0
 _PURGE_EVERY_S = 3600.0
+_PLACEMENT_EVERY_S = 1.0
 
 
 @dataclass
@@ -75,6 +79,8 @@ class _Active:
     warnings: dict[str, Problem] = field(default_factory=dict)
     analysis: threading.Thread | None = None
     outcome: dict[str, Any] | BaseException | None = None
+    placement: PlacementOutcome | None = None  # the placement check's latest verdict
+    placement_checked: float = 0.0  # time.monotonic() of that verdict
 
 
 class SessionService(Service):
@@ -99,6 +105,8 @@ class SessionService(Service):
         self._export: ExportJob | None = None
         self._export_recorded = False
         self._next_purge = 0.0
+        self._protocol = load_protocol(self.settings.placement_protocol)
+        self._window = PlacementWindow(self._protocol.check.window_s, POSITIONS)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -171,6 +179,7 @@ class SessionService(Service):
         except SessionStoreError as exc:  # the nurse reads the problem, not the file's path
             raise SessionError(exc.problem) from exc
         self._active = _Active(record, time.monotonic())
+        self._window.clear()  # nothing from before this Start is judged
         self._publish()
         return record.to_dict()
 
@@ -307,19 +316,32 @@ class SessionService(Service):
             self._fail(active, first)
 
     def _check_placement(self, active: _Active) -> None:
-        active.findings = sensor_problems(self._sensors, POSITIONS, self.config.imu.rate_hz,
-                                          self.settings.min_rate_share,
-                                          self.settings.max_loss_percent, 0)
-        if active.findings:
-            active.phase_started = time.monotonic()  # the check starts over
-        elif time.monotonic() - active.phase_started >= self.settings.placement_s:
+        """Identity and signal first (each sensor streams well), then the sensors' motion
+        against the limbs' (`edge.placement.check`) about once a second."""
+        identity = sensor_problems(self._sensors, POSITIONS, self.config.imu.rate_hz,
+                                   self.settings.min_rate_share,
+                                   self.settings.max_loss_percent, 0)
+        if identity:
+            active.findings = identity
+            return
+        now = time.monotonic()
+        if now - active.placement_checked < _PLACEMENT_EVERY_S or \
+                self._window.span_s < self._protocol.check.min_window_s:
+            active.findings = []
+            return
+        pose, imus = self._window.tracks()
+        outcome = check_placement(pose, imus, self._protocol)
+        active.placement, active.placement_checked = outcome, now
+        active.findings = list(outcome.problems)
+        if outcome.passed:
             self._start_recording(active, Event.PLACEMENT_PASSED)
 
     def _start_recording(self, active: _Active, event: Event,
                          override: str | None = None) -> None:
         record = active.record
         folder = (self._session_folder(record.id) / "recording").relative_to(self.data_dir)
-        self._transition(active, event, override=override)
+        check = None if active.placement is None else active.placement.to_dict()
+        self._transition(active, event, override=override, detail={"placement": check})
         origin = time.monotonic_ns()
         recorder = SessionRecorder(
             self.data_dir / folder, session_id=record.id, code=record.code, origin_ns=origin,
@@ -328,7 +350,7 @@ class SessionService(Service):
             positions=POSITIONS, sensors=self._db.sensors(record.id))
         self._db.set_recording(record.id, str(folder))
         recorder.event("placement", origin, {"passed": override is None,
-                                             "override": override})
+                                             "override": override, "check": check})
         active.recorder = recorder
         active.monitor = LiveMonitor(self.settings.analysis.gate, POSITIONS)
         active.record = self._db.get(record.id)
@@ -446,6 +468,9 @@ class SessionService(Service):
         for delivery in iter(lambda: self._inputs["pose"].receive(0), None):
             self._last_pose = time.monotonic()
             self._pose_model = delivery.message.model
+            pose: PoseMessage = delivery.message
+            self._window.pose(delivery.t_ns, pose.joint_set, pose.joints_raw,
+                              pose.confidence, pose.present)
             if recording and active is not None and active.recorder is not None:
                 message = delivery.message
                 active.recorder.pose(message, delivery.t_ns)
@@ -453,8 +478,11 @@ class SessionService(Service):
                 active.monitor.pose(delivery.t_ns, message.joints, message.confidence,
                                     message.present)
         for delivery in iter(lambda: self._inputs["imu"].receive(0), None):
+            position = delivery.stream.split(".", 1)[-1]
+            packet: ImuMessage = delivery.message
+            self._window.imu(position, packet.t_ns, packet.acc, packet.gyro)
             if recording and active is not None and active.recorder is not None:
-                active.recorder.imu(delivery.stream.split(".", 1)[-1], delivery.message)
+                active.recorder.imu(position, packet)
 
     def _transition(self, active: _Active, event: Event, **kwargs: Any) -> None:
         active.record = self._db.transition(active.record.id, event, **kwargs)
@@ -510,7 +538,7 @@ class SessionService(Service):
         record = active.record if active is not None else self._last
         if record is None:
             return SessionUpdate("", "", State.IDLE.value, 0.0, self.settings.duration_s, None,
-                                 [], [], None, None, self._export_snapshot())
+                                 [], [], None, None, self._export_snapshot(), None)
         elapsed = 0.0
         if active is not None and active.recorder is not None:
             elapsed = min(record.duration_s,
@@ -525,7 +553,9 @@ class SessionService(Service):
             [p.to_dict() for p in (active.warnings.values() if active is not None else [])],
             results[-1] if results else None,
             self.report(record.id) if record.state is State.RESULT else None,
-            self._export_snapshot())
+            self._export_snapshot(),
+            active.placement.to_dict() if active is not None and active.placement is not None
+            and record.state is State.PLACEMENT else None)
 
     def _export_snapshot(self) -> dict[str, Any] | None:
         """The export's progress; "done" only once its sessions are marked exported."""

@@ -51,7 +51,7 @@ from edge.recording import (
 )
 from edge.recording.meta import FmClass as GmaClass
 from edge.sim import FmClass, InfantState, SimulatedInfant, Subject, SubjectOptions, draw_subject
-from edge.sim.camera import CameraOptions, SimulatedCamera
+from edge.sim.camera import CameraOptions, SimulatedCamera, ViewTruth
 from edge.sim.imu import ImuOptions, ImuRig
 from edge.sim.mounting import POSITIONS, MountingOptions
 from edge.sim.movesense import SensorClock
@@ -244,6 +244,20 @@ def _write_frames(writer: RecordingWriter, camera: SimulatedCamera, start: float
         return
     sample = camera.infant.sample(t)
     view = camera.view(sample, color=False)
+    joints, px, confidence = camera_joints(camera, view)
+    t_ns = np.round(t * 1e9).astype(np.int64)
+    writer.append("pose", {"t_ns": t_ns, "joints": joints, "joints_2d": px,
+                           "confidence": confidence})
+    writer.append("truth.joints", {"t_ns": t_ns, "joints": sample.joints_mm,
+                                   "visible": view.visible_depth})
+    writer.append("truth.state", {"t_ns": t_ns, "state": sample.state,
+                                  "fidgety": sample.fidgety})
+
+
+def camera_joints(camera: SimulatedCamera, view: ViewTruth
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The joints as the pose stream holds them: 3D (mm) and 2D (px) where they fall inside
+    the depth image or are seen, NaN elsewhere; confidence 1 seen, lower hidden, 0 outside."""
     seen = view.visible_depth
     depth = camera.geometry.depth
     px = view.joints_depth_px
@@ -251,17 +265,9 @@ def _write_frames(writer: RecordingWriter, camera: SimulatedCamera, start: float
         inside = (np.rint(px[..., 0]) >= 0) & (np.rint(px[..., 0]) < depth.width) & \
             (np.rint(px[..., 1]) >= 0) & (np.rint(px[..., 1]) < depth.height)
     placed = inside | seen
-    t_ns = np.round(t * 1e9).astype(np.int64)
-    writer.append("pose", {
-        "t_ns": t_ns,
-        "joints": np.where(placed[..., None], view.joints_mm, np.nan),
-        "joints_2d": np.where(placed[..., None], px, np.nan),
-        "confidence": np.where(seen, 1.0, np.where(placed, HIDDEN_CONFIDENCE, 0.0)).astype(
-            np.float32),
-    })
-    writer.append("truth.joints", {"t_ns": t_ns, "joints": sample.joints_mm, "visible": seen})
-    writer.append("truth.state", {"t_ns": t_ns, "state": sample.state,
-                                  "fidgety": sample.fidgety})
+    confidence = np.where(seen, 1.0, np.where(placed, HIDDEN_CONFIDENCE, 0.0))
+    return (np.where(placed[..., None], view.joints_mm, np.nan),
+            np.where(placed[..., None], px, np.nan), confidence.astype(np.float32))
 
 
 def _write_imu(writer: RecordingWriter, rig: ImuRig, clocks: dict[str, SensorClock],

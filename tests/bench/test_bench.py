@@ -105,3 +105,12 @@ def test_pose_benchmark_quick_prints_its_figures() -> None:
     assert figures["FP32: PCK@0.1 body joints"]["value"] > 0.8
     assert figures["INT8 speed-up over FP32, 1 thread"]["value"] > 1.0
     assert figures["whole stage frames per second, 1 thread"]["value"] > 0
+
+
+@pytest.mark.slow
+def test_placement_benchmark_quick_prints_its_confusion_and_figures() -> None:
+    data = quick_run("placement", timeout_s=300)
+    figures = {figure["name"]: figure for figure in data["figures"]}
+    assert figures["correct placements: false alarms"]["value"] <= 20
+    assert figures["swap_wrists: found and named"]["value"] >= 50
+    assert figures["data the check needs"]["value"] <= 30

@@ -97,15 +97,15 @@ def test_a_nurse_runs_a_screening_on_the_display(appliance: Appliance, size: str
         expect(home).to_be_visible()
         page.screenshot(path=str(shots / "1-home.png"))
         code = page.get_by_test_id("code-input")
-        code.fill("Anna Muster")  # a name, not a code: refused before anything starts
-        page.get_by_test_id("start-button").click()
-        expect(page.get_by_test_id("error-line")).not_to_be_empty()
+        a_name_is_refused(page, code)
         infant = f"INF-{size.replace('x', '-')}"
         code.fill(infant)
         code.press("Enter")  # as a barcode scanner ends its code
         expect(page.get_by_test_id("screen-sensors")).to_be_visible(timeout=15_000)
+        expect(page.get_by_test_id("sensor-list")).to_contain_text(
+            re.compile("Checking placement|Placed correctly"), timeout=20_000)
         page.screenshot(path=str(shots / "2-sensors.png"))
-        expect(page.get_by_test_id("screen-recording")).to_be_visible(timeout=40_000)
+        expect(page.get_by_test_id("screen-recording")).to_be_visible(timeout=60_000)
         expect(page.get_by_test_id("countdown")).to_have_text(
             re.compile(r"\d+:\d\d"))
         page.wait_for_timeout(3000)
@@ -180,3 +180,12 @@ def export_the_screening(page: Any, appliance: Appliance, infant: str, shots: Pa
     assert (exported / "MANIFEST.sha256").is_file()
     label = re.sub("[^A-Za-z0-9]", "", infant)
     assert list(exported.glob(f"sub-{label}/ses-*/motion/*_motion.tsv"))
+
+
+def a_name_is_refused(page: Any, code: Any) -> None:
+    """A name, not a code: refused before anything starts."""
+    from playwright.sync_api import expect
+
+    code.fill("Anna Muster")
+    page.get_by_test_id("start-button").click()
+    expect(page.get_by_test_id("error-line")).not_to_be_empty()

@@ -14,6 +14,7 @@ import pytest
 from edge.display.live import LiveState, depth_picture, joints_on_picture
 from edge.display.server import DisplayServer
 from edge.errors import RpcRemoteError, RpcTimeout
+from edge.placement import SHIPPED_PROTOCOL
 
 
 class Api:
@@ -51,7 +52,7 @@ class Api:
 @pytest.fixture
 def served() -> Iterator[tuple[DisplayServer, Api, LiveState]]:
     live, api = LiveState(), Api()
-    server = DisplayServer(0, live, api)
+    server = DisplayServer(0, live, api, SHIPPED_PROTOCOL.with_suffix(".svg"))
     yield server, api, live
     server.close()
 
@@ -76,6 +77,8 @@ def test_the_page_and_its_files_are_served_and_nothing_else(
     status, page, kind = request(server, "GET", "/")
     assert status == 200 and kind.startswith("text/html") and b"/static/app.js" in page
     assert request(server, "GET", "/static/app.css")[0] == 200
+    status, diagram, kind = request(server, "GET", "/protocol.svg")
+    assert status == 200 and kind == "image/svg+xml" and b'id="spot-left_ankle"' in diagram
     for path in ("/static/../server.py", "/static/%2e%2e/server.py", "/static/nothing.js",
                  "/api/nothing"):
         assert request(server, "GET", path)[0] == 404

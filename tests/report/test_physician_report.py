@@ -63,3 +63,24 @@ def test_an_override_and_the_reasons_are_in_it_and_a_validated_model_has_no_noti
     assert "Not assessable" in page and "overridden: strap checked by hand" in page
     assert "crying or fussing for 80 %" in page
     assert REFERENCE_NOTICE not in page
+
+
+def test_the_placement_check_is_told_from_the_recording(tmp_path: Path) -> None:
+    from edge.recording.meta import RecordingMeta, TimeBase
+    from edge.recording.writer import RecordingWriter
+    from edge.report.physician import placement_text
+    from edge.session.problems import Problem
+
+    meta = RecordingMeta(recording_id="s1", source="appliance", subject="INF-1",
+                         time_base=TimeBase(clock="host_monotonic"))
+    check = {"passed": False, "protocol": "1.0", "data_s": 24.9, "lag_ms": -12.3,
+             "sensors": {"left_wrist": {"verdict": "ok"}, "left_ankle": {"verdict": "fault"}},
+             "problems": [Problem("placement_quarter_turn",
+                                  {"position": "left_ankle"}).to_dict()]}
+    with RecordingWriter.create(tmp_path / "s1", meta) as writer:
+        writer.event("placement", 0, {"passed": False, "override": "baby too upset",
+                                      "check": check})
+    text = placement_text(Recording.open(tmp_path / "s1"), "baby too upset")
+    assert text.startswith("overridden: baby too upset (protocol 1.0: 1 of 2 sensors")
+    assert "over 25 s; IMU against camera -12 ms" in text
+    assert "found: The sensor for the left ankle is turned sideways" in text

@@ -17,12 +17,26 @@ from edge.bus.context import Bus
 from edge.bus.pubsub import Publisher
 from edge.imu.config import POSITIONS
 from edge.imu.messages import ImuMessage, SensorStatus
+from edge.placement import SHIPPED_PROTOCOL
 from edge.pose.messages import PoseMessage
 from edge.recording.reader import Recording
 from edge.sim.dataset import DatasetOptions, write_recording
 from edge.skeleton import COCO17, JOINT_SETS, convert
 
 PACKET = 8  # IMU samples per packet, as Movesense sends them at 104 Hz
+
+
+def quick_protocol(folder: Path) -> Path:
+    """The shipped placement protocol judging 10 to 12 s instead of 20 to 25 s: tests wait
+    less, and the simulated infant fed here moves enough in that time."""
+    text = SHIPPED_PROTOCOL.read_text()
+    for old, new in (("window_s = 25.0", "window_s = 12.0"),
+                     ("min_window_s = 20.0", "min_window_s = 10.0")):
+        assert old in text
+        text = text.replace(old, new)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "protocol.toml").write_text(text)
+    return folder / "protocol.toml"
 
 
 def simulated_recording(folder: Path, seconds: float = 30.0, seed: int = 3) -> Path:
@@ -109,7 +123,7 @@ class InfantFeed:
             clock_uncertainty_ns=100_000)
 
     def _pose(self, k: int) -> PoseMessage:
-        return PoseMessage(joint_set="coco17", joints=self.joints[k],
+        return PoseMessage(joint_set="coco17", joints=self.joints[k], joints_raw=self.joints[k],
                            joints_2d=self.joints_2d[k], confidence=self.confidence[k],
                            present=self.present, frame_index=k, device_usec=k * 33_333,
                            model="simulated")

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from infant_feed import InfantFeed, simulated_recording
+from infant_feed import InfantFeed, quick_protocol, simulated_recording
 
 from edge.bus.broker import BrokerService
 from edge.bus.context import Bus
@@ -26,7 +26,8 @@ def session_process(app_config: AppConfig, folder: Path) -> subprocess.Popen[byt
     config.write_text(
         f'[paths]\ndata_dir = "{app_config.paths.data_dir}"\n'
         f'runtime_dir = "{app_config.paths.runtime_dir}"\n'
-        "[session]\nsensor_wait_s = 5.0\ncamera_wait_s = 5.0\nplacement_s = 0.5\n")
+        "[session]\nsensor_wait_s = 5.0\ncamera_wait_s = 5.0\n"
+        f'placement_protocol = "{quick_protocol(folder)}"\n')
     return subprocess.Popen([sys.executable, "-m", "edge", "service", "session",
                              "--config", str(config)], stderr=subprocess.PIPE)
 
@@ -60,7 +61,7 @@ def test_a_killed_session_service_loses_at_most_the_last_second(
         try:
             answering(client, 30)
             session_id = client.call("start", code="INF-7", duration_s=120)["id"]
-            wait_state(client, "recording", 15)
+            wait_state(client, "recording", 30)
             time.sleep(3.0)
             killed_ns = time.monotonic_ns()
             os.kill(first.pid, signal.SIGKILL)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from infant_feed import InfantFeed, simulated_recording
+from infant_feed import InfantFeed, quick_protocol, simulated_recording
 
 from edge.bus.broker import BrokerService
 from edge.bus.context import Bus
@@ -34,7 +34,9 @@ def infant(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def configured(app_config: AppConfig, export: dict[str, Any] | None = None,
                **session: Any) -> AppConfig:
     data = app_config.model_dump(mode="json")
-    data["session"] = {**data["session"], "sensor_wait_s": 3.0, "camera_wait_s": 3.0, **session}
+    protocol = quick_protocol(app_config.paths.data_dir)
+    data["session"] = {**data["session"], "sensor_wait_s": 3.0, "camera_wait_s": 3.0,
+                       "placement_protocol": str(protocol), **session}
     data["export"] = {**data["export"], **(export or {})}
     return AppConfig.model_validate(data)
 
@@ -83,7 +85,7 @@ def test_a_screening_goes_from_start_to_a_decision_with_its_recording(
     with InfantFeed(bus, infant):
         started = client.call("start", code="INF-0042", duration_s=10)
         assert started["state"] == "preparing"
-        recording = wait_for(client, {"recording"}, 10)
+        recording = wait_for(client, {"recording"}, 25)
         assert recording["code"] == "INF-0042" and recording["warnings"] == []
         done = wait_for(client, {"result", "failed"}, 30)
     assert done["state"] == "result", done["problem"]
@@ -106,11 +108,16 @@ def test_a_screening_goes_from_start_to_a_decision_with_its_recording(
     for position in ("left_wrist", "right_ankle"):
         assert 950 <= len(kept.imu(position).t_ns) <= 1100  # 10 s at 104 Hz
     placement = [e for e in kept.events if e.kind == "placement"]
-    assert placement and placement[0].data == {"passed": True, "override": None}
+    assert placement and placement[0].data["passed"] and placement[0].data["override"] is None
+    check = placement[0].data["check"]
+    assert check["passed"] and check["complete"] and check["protocol"] == "1.0"
+    assert {s["worn_on"] for s in check["sensors"].values()} == set(check["sensors"])
     assert json.loads((folder.parent / "result.json").read_text())["result"] == result
     store = SessionStore(app_config.paths.data_dir / "sessions.db", "test", {})
-    assert [e.action for e in store.audit(done["session_id"])] == [
+    audit = store.audit(done["session_id"])
+    assert [e.action for e in audit] == [
         "start", "sensors", "prepared", "placement_passed", "recorded", "analysed"]
+    assert audit[3].detail["placement"] == check
     assert kept.header("imu.left_wrist").attrs["serial"] == \
         store.sensors(done["session_id"])["left_wrist"][0]
 
@@ -210,7 +217,7 @@ def test_a_cancelled_recording_is_kept_as_interrupted(
     client = session_service()
     with InfantFeed(bus, infant):
         session_id = client.call("start", code="INF-1", duration_s=60)["id"]
-        wait_for(client, {"recording"}, 10)
+        wait_for(client, {"recording"}, 25)
         time.sleep(1.5)
         cancelled = client.call("cancel")
     assert cancelled["state"] == "cancelled"
@@ -224,7 +231,7 @@ def test_a_cancelled_recording_is_kept_as_interrupted(
 def test_a_failed_placement_can_be_overridden_with_a_reason_that_is_audited(
         session_service: Callable[..., RpcClient], bus: Bus, infant: Path,
         app_config: AppConfig) -> None:
-    client = session_service(placement_s=30.0)
+    client = session_service()
     with InfantFeed(bus, infant) as feed:
         session_id = client.call("start", code="INF-1", duration_s=10)["id"]
         wait_for(client, {"placement"}, 10)
@@ -272,7 +279,7 @@ def test_an_infant_out_of_view_is_warned_live_and_in_the_recording(
     client = session_service()
     with InfantFeed(bus, infant) as feed:
         client.call("start", code="INF-1", duration_s=30)
-        wait_for(client, {"recording"}, 10)
+        wait_for(client, {"recording"}, 25)
         time.sleep(2.5)
         feed.present = False
         deadline = time.monotonic() + 8

@@ -14,6 +14,7 @@ const ACTIVE_STATES = new Set(["preparing", "placement", "recording", "analysing
 const FINISHED_STATES = new Set(["result", "failed", "cancelled", "interrupted"]);
 const REANALYSABLE_STATES = new Set(["failed", "interrupted"]);
 const DECISIONS = new Set(["present", "absent", "not_assessable"]);
+const PLACEMENT_VERDICTS = new Set(["ok", "fault", "unknown"]);
 const CODE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/; // the server's rule for pseudonymous codes
 const CODE_MAX_LENGTH = 64;
 const LOW_BATTERY_PERCENT = 15;
@@ -543,20 +544,33 @@ function batteryText(info) {
   return t(key, { percent: Math.round(battery) });
 }
 
-function sensorStatusText(info) {
+function sensorStatusText(info, verdict) {
   if (!info || typeof info !== "object") return t("sensor_state_unknown");
-  return labelFor("sensor_state_", info.state) + " \u00b7 " + batteryText(info);
+  const parts = [labelFor("sensor_state_", info.state), batteryText(info)];
+  if (verdict) parts.push(t("placement_" + verdict));
+  return parts.join(" \u00b7 ");
 }
 
-function sensorItem(position, info) {
-  const level = sensorLevel(info);
+// The placement check's verdict on one sensor: "ok", "fault" or "unknown" (not judged yet,
+// also before its first verdict); null outside the placement step.
+function placementVerdict(session, position) {
+  if (session.state !== "placement") return null;
+  const sensors = session.placement && session.placement.sensors;
+  const finding = sensors && sensors[position];
+  return finding && PLACEMENT_VERDICTS.has(finding.verdict) ? finding.verdict : "unknown";
+}
+
+function sensorItem(position, info, verdict) {
+  let level = sensorLevel(info);
+  if (level === "ok" && verdict === "fault") level = "bad";
   const item = make("li", "sensor");
   item.dataset.level = level;
   item.dataset.position = position;
+  if (verdict) item.dataset.placement = verdict;
   item.append(
     make("span", "sensor__icon", SENSOR_ICONS[level]),
     make("span", "sensor__name", t("position_" + position)),
-    make("span", "sensor__status", sensorStatusText(info)),
+    make("span", "sensor__status", sensorStatusText(info, verdict)),
   );
   return item;
 }
@@ -566,8 +580,9 @@ function renderSensors(session) {
     "findings--problem", "findings--hint");
   const sensors = liveSensors();
   const list = byId("sensor-list");
-  updateIfChanged(list, [app.lang, sensors], () => {
-    list.replaceChildren(...POSITIONS.map((position) => sensorItem(position, sensors[position])));
+  const verdicts = POSITIONS.map((position) => placementVerdict(session, position));
+  updateIfChanged(list, [app.lang, sensors, verdicts], () => {
+    list.replaceChildren(...POSITIONS.map((position, k) => sensorItem(position, sensors[position], verdicts[k])));
   });
   byId("override-button").hidden = session.state !== "placement";
 }
@@ -596,16 +611,19 @@ function renderProblems(box, problems, emptyKey, activeClass, emptyClass) {
 
 function colourBodySpots() {
   const sensors = liveSensors();
+  const session = liveSession();
   POSITIONS.forEach((position) => {
     const spot = document.getElementById("spot-" + position);
-    if (spot) spot.setAttribute("data-level", sensorLevel(sensors[position]));
+    let level = sensorLevel(sensors[position]);
+    if (level === "ok" && placementVerdict(session, position) === "fault") level = "bad";
+    if (spot) spot.setAttribute("data-level", level);
   });
 }
 
 // Inlined rather than shown as <img> so the spots can be coloured by CSS.
 async function loadBodyDiagram() {
   try {
-    const response = await fetch("/static/body.svg");
+    const response = await fetch("/protocol.svg");
     if (!response.ok) throw new Error("HTTP " + response.status);
     const doc = new DOMParser().parseFromString(await response.text(), "image/svg+xml");
     const svg = doc.documentElement;

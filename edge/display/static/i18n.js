@@ -47,6 +47,9 @@ const STRINGS = {
     battery: "Battery {percent}%",
     battery_low: "Battery low: {percent}%",
     battery_unknown: "Battery unknown",
+    placement_ok: "Placed correctly",
+    placement_fault: "Placement wrong",
+    placement_unknown: "Checking placement…",
 
     override: "Override",
     override_title: "Record anyway?",
@@ -176,6 +179,9 @@ const STRINGS = {
     battery: "Akku {percent}\u00a0%",
     battery_low: "Akku schwach: {percent}\u00a0%",
     battery_unknown: "Akku unbekannt",
+    placement_ok: "Richtig angelegt",
+    placement_fault: "Falsch angelegt",
+    placement_unknown: "Prüfe Platzierung…",
 
     override: "Trotzdem aufnehmen",
     override_title: "Trotzdem aufnehmen?",
