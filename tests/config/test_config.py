@@ -67,8 +67,8 @@ def test_an_unknown_section_names_the_likely_section() -> None:
 def test_an_unknown_key_far_from_any_lists_what_is_allowed() -> None:
     line, path, message, hint = only('colour = "red"\n')
     assert (line, path, message) == (1, "colour", "unknown key")
-    assert hint == ("allowed here: bus, camera, display, imu, log, paths, pose, runtime, "
-                    "session, sim, supervisor, telemetry")
+    assert hint == ("allowed here: bus, camera, display, export, imu, log, paths, pose, "
+                    "runtime, session, sim, supervisor, telemetry, update")
 
 
 def test_a_wrong_type_names_its_line_and_what_the_file_has() -> None:
