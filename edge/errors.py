@@ -232,3 +232,19 @@ class ExportSpaceError(ExportError):
 
 class ExportVerifyError(ExportError):
     """Files read back from the target differ from what was written: the export is unusable."""
+
+
+class UpdateError(EdgeError):
+    """A field update cannot be built, verified, applied or rolled back; says why and what to do."""
+
+
+class BundleRejected(UpdateError):
+    """An update bundle failed a check (signature, hash, member, version): nothing was changed."""
+
+
+class UpdateFailed(UpdateError):
+    """An update did not install or did not come up; the message says what was rolled back."""
+
+
+class DeployError(EdgeError):
+    """A release cannot be installed or activated; says which step failed and what to do."""

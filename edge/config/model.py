@@ -18,6 +18,7 @@ from edge.pose.config import PoseConfig
 from edge.runtime.registry import SERVICES
 from edge.session.config import SessionConfig
 from edge.telemetry.config import TelemetryConfig
+from edge.update.config import UpdateConfig
 
 
 class Section(BaseModel):
@@ -197,6 +198,9 @@ class AppConfig(Section):
                                    description="The nurse's touch display (a web page).")
     export: ExportConfig = Field(default_factory=ExportConfig,
                                  description="Export to USB sticks, and retention.")
+    update: UpdateConfig = Field(default_factory=UpdateConfig,
+                                 description="Signed field updates: pinned keys, ready and "
+                                 "self-test timeouts.")
     sim: SimConfig = Field(
         default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )
