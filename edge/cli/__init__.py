@@ -14,6 +14,7 @@ from edge.cli import (
     demo,
     evaluate_cmd,
     export_cmd,
+    install_cmd,
     run,
     sensors_cmd,
     service,
@@ -30,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"gma-edge {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in (demo, run, service, config_cmd, sim_cmd, dataset_cmd, evaluate_cmd, analyse_cmd,
-                   export_cmd, sensors_cmd, camera_cmd, update_cmd):
+                   export_cmd, sensors_cmd, camera_cmd, install_cmd, update_cmd):
         module.register(commands)
     args = parser.parse_args(argv)
     code: int = args.handler(args)

@@ -119,13 +119,13 @@ def _build(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from edge.update.bundle import read_bundle
     from edge.update.installed import load_update_config
-    from edge.update.release import Layout
+    from edge.update.release import ReleaseTree
     from edge.update.signing import load_public_key, public_keys
 
     if args.pubkey is not None:
         keys = [load_public_key(args.pubkey)]
     else:
-        keys = public_keys(load_update_config(Layout(args.root).config_file).public_keys)
+        keys = public_keys(load_update_config(ReleaseTree(args.root).config_file).public_keys)
     verified = read_bundle(args.bundle, keys)
     manifest = verified.manifest
     print(f"{args.bundle}: OK, signed by key {verified.signer.id}; gma-edge "
@@ -138,11 +138,11 @@ def _verify(args: argparse.Namespace) -> int:
 def _updater(args: argparse.Namespace) -> Updater:
     from edge.update.apply import Updater
     from edge.update.installed import load_update_config
-    from edge.update.release import Layout
+    from edge.update.release import ReleaseTree
     from edge.update.signing import public_keys
     from edge.update.system import system_host
 
-    layout = Layout(args.root)
+    layout = ReleaseTree(args.root)
     config = load_update_config(layout.config_file)
     return Updater(layout, config, system_host(layout, config), public_keys(config.public_keys),
                    progress=lambda step, text: print(f"  {step}: {text}", flush=True))
@@ -176,9 +176,9 @@ def _recover(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from edge.update.apply import read_status
-    from edge.update.release import Layout
+    from edge.update.release import ReleaseTree
 
-    status = read_status(Layout(args.root))
+    status = read_status(ReleaseTree(args.root))
     if args.json:
         print(json.dumps(dataclasses.asdict(status) | {
             "pending": status.pending.model_dump() if status.pending else None,

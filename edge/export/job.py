@@ -25,12 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
+from edge.durable import sync_folder
 from edge.errors import EdgeError, ExportError, ExportSpaceError, RecordingError
 from edge.export import bids
 from edge.export.manifest import (
     MANIFEST,
     HashingWriter,
-    fsync_folder,
     read_manifest,
     verify,
     write_error,
@@ -151,7 +151,7 @@ def export(folders: Sequence[Path], target: Path, software: str, *,
         report(state)
         verify(partial, writer.sums, advance)
         partial.rename(final)
-        fsync_folder(target)
+        sync_folder(target)
     except BaseException as exc:
         shutil.rmtree(partial, ignore_errors=True)
         state.phase, state.message = "failed", str(exc)

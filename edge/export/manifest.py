@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 
+from edge.durable import sync_folder
 from edge.errors import ExportError, ExportSpaceError, ExportVerifyError
 
 MANIFEST = "MANIFEST.sha256"
@@ -77,7 +78,7 @@ class HashingWriter:
                 os.fsync(file.fileno())
             for folder in sorted({(self.root / name).parent for name in self.sums} | {self.root},
                                  key=lambda p: len(p.parts), reverse=True):
-                fsync_folder(folder)
+                sync_folder(folder)
         except OSError as exc:
             raise write_error(path, exc) from exc
 
@@ -127,14 +128,6 @@ def sha256_uncached(path: Path, progress: Progress) -> str:
     except OSError as exc:
         raise ExportVerifyError(f"{path} cannot be read back: {exc.strerror or exc}") from exc
     return digest.hexdigest()
-
-
-def fsync_folder(folder: Path) -> None:
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def write_error(path: Path, exc: OSError) -> ExportError:

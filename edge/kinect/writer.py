@@ -22,6 +22,7 @@ from types import TracebackType
 import numpy as np
 
 from edge import __version__
+from edge.durable import sync_folder
 from edge.errors import RecordingError, StreamLayoutError
 from edge.geometry import DepthMode, FactoryCalibration, calibration_to_json
 from edge.kinect import ebml, muxer, spec
@@ -29,7 +30,7 @@ from edge.kinect.capture import Capture
 from edge.kinect.images import JpegEncoder, encode_gray16
 from edge.kinect.imu import ImuBatch, ImuSample, encode_sample
 from edge.kinect.spec import ColorFormat, RecordingConfig, TrackName, WiredSyncMode
-from edge.recording.durable import io_error, sync_dir
+from edge.recording.durable import io_error
 
 _VALID_TAG = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
@@ -185,7 +186,7 @@ class KinectRecordingWriter:
             duration = (self._newest_ns - self._start_offset_ns) / spec.TIMESTAMP_SCALE_NS
             self._muxer.finish(max(duration, 0.0))
             if self._muxer.sync:  # the new file's directory entry, too
-                sync_dir(self.path.parent)
+                sync_folder(self.path.parent)
         except OSError as exc:
             self._muxer.close()
             raise io_error(self.path, exc, "the recording ends after its last whole "

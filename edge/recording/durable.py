@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from edge.durable import sync_folder
 from edge.errors import DiskFullError, RecordingError
 
 _DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -32,15 +33,6 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data).cast("B")
     while len(view):
         view = view[os.write(fd, view) :]
-
-
-def sync_dir(path: Path) -> None:
-    """Make the entries of a folder (files created, renamed into it) durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def replace_file(path: Path, chunks: Iterable[bytes], sync: bool) -> None:
@@ -64,7 +56,7 @@ def replace_file(path: Path, chunks: Iterable[bytes], sync: bool) -> None:
             temp.unlink()
         raise
     if sync:
-        sync_dir(path.parent)
+        sync_folder(path.parent)
 
 
 def make_folder(path: Path, sync: bool) -> None:
@@ -77,7 +69,7 @@ def make_folder(path: Path, sync: bool) -> None:
     for folder in reversed(missing):
         os.mkdir(folder)
         if sync:
-            sync_dir(folder.parent)
+            sync_folder(folder.parent)
     if not missing and (not path.is_dir() or any(path.iterdir())):
         raise FileExistsError(errno.EEXIST, "exists and is not an empty folder", str(path))
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import JsonValue, ValidationError
 
+from edge.durable import sync_folder
 from edge.errors import MissingStreamError, RecordingError, StreamLayoutError
 from edge.recording.durable import (
     AppendFile,
@@ -27,7 +28,6 @@ from edge.recording.durable import (
     io_error,
     make_folder,
     replace_file,
-    sync_dir,
 )
 from edge.recording.events import EVENTS_FILE, Event, encode
 from edge.recording.layout import STREAMS_DIR, StreamHeader, StreamSpec
@@ -134,7 +134,7 @@ class RecordingWriter:
         with self._io(data_path):
             sink = AppendFile(data_path, self._sync)
             if self._sync:
-                sync_dir(data_path.parent)
+                sync_folder(data_path.parent)
         self._streams[name] = (header, sink)
         return header
 

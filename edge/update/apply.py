@@ -28,7 +28,7 @@ from edge.update import database
 from edge.update.bundle import read_bundle
 from edge.update.config import UpdateConfig
 from edge.update.manifest import MANIFEST_NAME, Manifest
-from edge.update.release import Layout
+from edge.update.release import ReleaseTree
 from edge.update.signing import PublicKey
 from edge.update.state import (
     APPLY_STEPS,
@@ -93,7 +93,7 @@ class UpdateStatus:
 class Updater:
     """Applies, rolls back and recovers the releases under one root, one process at a time."""
 
-    def __init__(self, layout: Layout, config: UpdateConfig, host: Host,
+    def __init__(self, layout: ReleaseTree, config: UpdateConfig, host: Host,
                  keys: Sequence[PublicKey], progress: Progress | None = None) -> None:
         self.layout = layout
         self.config = config
@@ -357,7 +357,7 @@ class Updater:
             os.close(descriptor)
 
 
-def read_status(layout: Layout) -> UpdateStatus:
+def read_status(layout: ReleaseTree) -> UpdateStatus:
     """What is installed and what happened last, from the files alone (nothing is changed)."""
     state = load_state(layout)
     current = layout.current_version()
@@ -375,7 +375,7 @@ def read_status(layout: Layout) -> UpdateStatus:
                         busy=_locked_elsewhere(layout), last=state.last, models=models)
 
 
-def _locked_elsewhere(layout: Layout) -> bool:
+def _locked_elsewhere(layout: ReleaseTree) -> bool:
     try:
         descriptor = os.open(layout.lock_file, os.O_RDWR)
     except OSError:

@@ -25,8 +25,8 @@ from typing import IO
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
+from edge.durable import sync_folder
 from edge.errors import BundleRejected, UpdateError
-from edge.update.durable import fsync_folder
 from edge.update.manifest import (
     FORMAT,
     MANIFEST_NAME,
@@ -130,7 +130,7 @@ def read_bundle(path: Path, keys: Sequence[PublicKey], into: Path | None = None,
     if into is not None:
         for folder in sorted({p for p in into.rglob("*") if p.is_dir()} | {into},
                              key=lambda p: len(p.parts), reverse=True):
-            fsync_folder(folder)
+            sync_folder(folder)
     return VerifiedBundle(manifest, signer)
 
 
@@ -225,7 +225,7 @@ def _write_tar(out: Path, source: Path, manifest: Manifest, data: bytes, signatu
             raw.flush()
             os.fsync(raw.fileno())
         os.replace(temporary, out)
-        fsync_folder(out.parent)
+        sync_folder(out.parent)
     except OSError as exc:
         raise UpdateError(f"cannot write {out}: {exc.strerror or exc}") from exc
     finally:

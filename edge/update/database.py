@@ -14,8 +14,8 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from edge.durable import sync_folder
 from edge.errors import UpdateError
-from edge.update.durable import fsync_folder
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 
@@ -51,7 +51,7 @@ def back_up(database: Path, target: Path) -> bool:
                 _owned_like(Path(f"{database}{suffix}"), database)
         _durable(temporary)
         os.replace(temporary, target)
-        fsync_folder(target.parent)
+        sync_folder(target.parent)
         _owned_like(target, database)
     except (sqlite3.Error, OSError) as exc:
         temporary.unlink(missing_ok=True)
@@ -78,7 +78,7 @@ def restore(database: Path, backup: Path | None, aside: Path) -> None:
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     if backup is None:
         database.unlink(missing_ok=True)
-        fsync_folder(database.parent)
+        sync_folder(database.parent)
         return
     temporary = database.with_name(f".{database.name}.restore.tmp")
     try:
@@ -86,7 +86,7 @@ def restore(database: Path, backup: Path | None, aside: Path) -> None:
         _durable(temporary)
         _owned_like(temporary, owner or backup)
         os.replace(temporary, database)
-        fsync_folder(database.parent)
+        sync_folder(database.parent)
     except OSError as exc:
         temporary.unlink(missing_ok=True)
         raise UpdateError(f"cannot restore {database} from {backup}: "
@@ -102,7 +102,7 @@ def _keep_aside(database: Path, aside: Path) -> None:
             source = Path(f"{database}{suffix}")
             if source.exists():
                 shutil.copy2(source, Path(f"{aside}{suffix}"))
-        fsync_folder(aside.parent)
+        sync_folder(aside.parent)
 
 
 def _durable(path: Path) -> None:

@@ -16,33 +16,19 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from edge.deploy.layout import Layout
+from edge.durable import remove_tree, switch_symlink, sync_folder
 from edge.errors import UpdateError
-from edge.update.durable import fsync_folder, remove_tree
 from edge.update.versions import check_version, sort_key
 
 _TEMPORARY_PREFIXES = (".tmp-", ".trash-")
 
 
-@dataclass(frozen=True)
-class Layout:
-    """The update-relevant paths of one installation under `root` (/ on the cart)."""
-
-    root: Path
-
-    @property
-    def base(self) -> Path:
-        return self.root / "opt" / "gma-edge"
-
-    @property
-    def releases(self) -> Path:
-        return self.base / "releases"
-
-    @property
-    def current(self) -> Path:
-        return self.base / "current"
+class ReleaseTree(Layout):
+    """An installation's releases as the field update changes them, with the update's own
+    files: its state, its lock, and the session database it backs up."""
 
     @property
     def state_file(self) -> Path:
@@ -51,10 +37,6 @@ class Layout:
     @property
     def lock_file(self) -> Path:
         return self.base / "update.lock"
-
-    @property
-    def config_file(self) -> Path:
-        return self.root / "etc" / "gma-edge" / "config.toml"
 
     @property
     def database(self) -> Path:
@@ -96,11 +78,7 @@ class Layout:
         """Point `current` at `version` in one rename, durable when this returns."""
         if not self.release(version).is_dir():
             raise UpdateError(f"{self.release(version)} does not exist: nothing to switch to")
-        temporary = self.base / f".current.{os.getpid()}.tmp"
-        temporary.unlink(missing_ok=True)
-        os.symlink(f"releases/{version}", temporary)
-        os.replace(temporary, self.current)
-        fsync_folder(self.base)
+        switch_symlink(self.current, f"releases/{version}")
 
     def new_temporary(self, version: str) -> Path:
         """An empty folder beside the releases, on the same file system so rename is atomic."""
@@ -116,7 +94,7 @@ class Layout:
             raise UpdateError(f"{final} is the running release: it cannot be replaced")
         remove_tree(final)
         os.replace(temporary, final)
-        fsync_folder(self.releases)
+        sync_folder(self.releases)
 
     def remove(self, version: str) -> None:
         if version == self.current_version():

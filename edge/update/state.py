@@ -13,9 +13,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from edge.durable import write_atomic
 from edge.errors import UpdateError
-from edge.update.durable import write_atomic
-from edge.update.release import Layout
+from edge.update.release import ReleaseTree
 
 # The steps of an apply, in order; a rollback has its own.
 APPLY_STEPS = ("unpack", "install", "stop", "backup", "switch", "start", "check")
@@ -73,7 +73,7 @@ class UpdateState(BaseModel):
     last: Outcome | None = None
 
 
-def load_state(layout: Layout) -> UpdateState:
+def load_state(layout: ReleaseTree) -> UpdateState:
     """The state file; the empty state if none was ever written (a fresh installation)."""
     try:
         data = layout.state_file.read_bytes()
@@ -89,6 +89,6 @@ def load_state(layout: Layout) -> UpdateState:
                           "away to start afresh (rollback is then unavailable)") from exc
 
 
-def save_state(layout: Layout, state: UpdateState) -> None:
+def save_state(layout: ReleaseTree, state: UpdateState) -> None:
     layout.base.mkdir(parents=True, exist_ok=True)
     write_atomic(layout.state_file, (state.model_dump_json(indent=2) + "\n").encode())

@@ -13,31 +13,19 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from edge.deploy.process import Runner, run
 from edge.errors import UpdateFailed
 from edge.update.apply import Host
 from edge.update.config import UpdateConfig
-from edge.update.release import Layout
+from edge.update.release import ReleaseTree
 
 TARGET = "gma-edge.target"
-_TAIL = 1500
-
-Runner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _run(command: Sequence[str | Path], what: str, timeout_s: float = 1800,
          runner: Runner = subprocess.run) -> str:
     """The command's output; UpdateFailed with the end of its output if it fails."""
-    try:
-        done = runner([str(part) for part in command], capture_output=True, text=True,
-                      timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise UpdateFailed(f"{what} did not finish within {timeout_s:g} s") from exc
-    except OSError as exc:
-        raise UpdateFailed(f"{what}: cannot run {command[0]}: {exc.strerror or exc}") from exc
-    if done.returncode != 0:
-        output = (done.stdout + done.stderr).strip()[-_TAIL:]
-        raise UpdateFailed(f"{what} failed (exit {done.returncode}): {output}")
-    return done.stdout
+    return run(command, what, timeout_s, error=UpdateFailed, runner=runner)
 
 
 class VenvInstaller:
@@ -151,7 +139,7 @@ class CommandSelfTest:
              runner=self._runner)
 
 
-def system_host(layout: Layout, config: UpdateConfig) -> Host:
+def system_host(layout: ReleaseTree, config: UpdateConfig) -> Host:
     """The real installer, service manager and self-test for the installation `layout`."""
     return Host(installer=VenvInstaller(layout.current, config.install_extras),
                 services=SystemdServices(), self_test=CommandSelfTest(layout.config_file))

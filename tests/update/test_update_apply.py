@@ -27,7 +27,7 @@ from edge.session.store import SessionStore
 from edge.update.apply import read_status
 from edge.update.bundle import build_bundle
 from edge.update.database import aside_path, backup_path
-from edge.update.release import Layout
+from edge.update.release import ReleaseTree
 from edge.update.signing import load_private_key
 from edge.update.state import load_state
 
@@ -38,7 +38,7 @@ def keys(tmp_path: Path) -> Keys:
 
 
 @pytest.fixture
-def cart(tmp_path: Path, keys: Keys) -> Layout:
+def cart(tmp_path: Path, keys: Keys) -> ReleaseTree:
     return make_installation(tmp_path / "root", keys)
 
 
@@ -51,7 +51,7 @@ def bundle_of(tmp_path: Path, keys: Keys, version: str, behaviour: dict[str, obj
 
 
 def test_a_good_bundle_is_applied_and_rolled_back(tmp_path: Path, keys: Keys,
-                                                  cart: Layout) -> None:
+                                                  cart: ReleaseTree) -> None:
     steps: list[str] = []
     updater = fake_updater(cart.root, progress=lambda step, text: steps.append(step))
     outcome = updater.apply(bundle_of(tmp_path, keys, "0.2.0"))
@@ -81,7 +81,7 @@ def test_a_good_bundle_is_applied_and_rolled_back(tmp_path: Path, keys: Keys,
 
 
 def test_rollback_restores_the_database_and_keeps_what_the_new_release_wrote(
-        tmp_path: Path, keys: Keys, cart: Layout) -> None:
+        tmp_path: Path, keys: Keys, cart: ReleaseTree) -> None:
     updater = fake_updater(cart.root)
     updater.apply(bundle_of(tmp_path, keys, "0.2.0", {"migrate": True}))
     assert session_codes(cart) == ["CHANGED"]
@@ -98,7 +98,7 @@ def test_rollback_restores_the_database_and_keeps_what_the_new_release_wrote(
 
 @pytest.mark.parametrize("behaviour", [{"ready": False}, {"self_test": False}])
 def test_a_release_that_does_not_come_up_is_rolled_back_by_itself(
-        behaviour: dict[str, object], tmp_path: Path, keys: Keys, cart: Layout) -> None:
+        behaviour: dict[str, object], tmp_path: Path, keys: Keys, cart: ReleaseTree) -> None:
     updater = fake_updater(cart.root)
     with pytest.raises(UpdateFailed, match=f"0.2.0 was not kept: .*; {OLD} is running") as failed:
         updater.apply(bundle_of(tmp_path, keys, "0.2.0", behaviour | {"migrate": True}))
@@ -115,7 +115,7 @@ def test_a_release_that_does_not_come_up_is_rolled_back_by_itself(
 
 
 def test_a_failed_install_leaves_nothing_behind(tmp_path: Path, keys: Keys,
-                                                 cart: Layout) -> None:
+                                                 cart: ReleaseTree) -> None:
     before = snapshot(cart.root)
     updater = fake_updater(cart.root, installer=FakeInstaller(fail=True))
     with pytest.raises(UpdateFailed, match="pip install"):
@@ -130,7 +130,7 @@ def test_a_failed_install_leaves_nothing_behind(tmp_path: Path, keys: Keys,
 
 @pytest.mark.parametrize("kind", TAMPERED)
 def test_apply_refuses_a_tampered_bundle_and_touches_nothing(
-        kind: str, tmp_path: Path, keys: Keys, cart: Layout) -> None:
+        kind: str, tmp_path: Path, keys: Keys, cart: ReleaseTree) -> None:
     good = bundle_of(tmp_path, keys, "0.2.0")
     before = snapshot(cart.root)
     installer = FakeInstaller()
@@ -141,7 +141,7 @@ def test_apply_refuses_a_tampered_bundle_and_touches_nothing(
 
 
 def test_downgrade_needs_the_flag_and_from_versions_are_enforced(
-        tmp_path: Path, keys: Keys, cart: Layout) -> None:
+        tmp_path: Path, keys: Keys, cart: ReleaseTree) -> None:
     updater = fake_updater(cart.root)
     updater.apply(bundle_of(tmp_path, keys, "0.3.0"))
     older = bundle_of(tmp_path, keys, "0.2.0")
@@ -159,7 +159,7 @@ def test_downgrade_needs_the_flag_and_from_versions_are_enforced(
 
 
 def test_old_releases_are_pruned_and_stale_database_copies_removed(
-        tmp_path: Path, keys: Keys, cart: Layout) -> None:
+        tmp_path: Path, keys: Keys, cart: ReleaseTree) -> None:
     updater = fake_updater(cart.root)
     for version in ("0.2.0", "0.3.0", "0.4.0"):
         updater.apply(bundle_of(tmp_path, keys, version))
@@ -175,7 +175,7 @@ def test_a_cart_without_keys_or_release_refuses(tmp_path: Path, keys: Keys) -> N
     layout.config_file.write_text("[update]\n")
     with pytest.raises(BundleRejected, match="no public key is pinned"):
         fake_updater(layout.root).apply(bundle_of(tmp_path, keys, "0.2.0"))
-    bare = Layout(tmp_path / "bare")
+    bare = ReleaseTree(tmp_path / "bare")
     bare.config_file.parent.mkdir(parents=True)
     bare.config_file.write_text(f'[update]\npublic_keys = ["{keys.key.text()}"]\n')
     with pytest.raises(UpdateError, match="gma-edge install"):
@@ -188,7 +188,7 @@ class Boom(Exception):
 
 @pytest.mark.parametrize("step", ["unpack", "install", "stop", "backup", "switch", "start"])
 def test_an_error_at_any_step_leaves_the_old_release_running(
-        step: str, tmp_path: Path, keys: Keys, cart: Layout) -> None:
+        step: str, tmp_path: Path, keys: Keys, cart: ReleaseTree) -> None:
     def fail(done: str, text: str) -> None:
         if done == step:
             raise Boom(f"injected after {step}")

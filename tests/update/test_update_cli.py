@@ -20,7 +20,7 @@ from update_fakes import (
 
 from edge.cli import update_cmd
 from edge.update.apply import Host
-from edge.update.release import Layout
+from edge.update.release import ReleaseTree
 from edge.update.selftest import self_test
 
 
@@ -64,7 +64,7 @@ def test_apply_status_rollback_on_a_cart(tmp_path: Path, capsys: pytest.CaptureF
     keys = make_keys(tmp_path / "keys")
     cart = make_installation(tmp_path / "root", keys)
 
-    def fake_host(layout: Layout, config: object) -> Host:
+    def fake_host(layout: ReleaseTree, config: object) -> Host:
         return Host(FakeInstaller(), FakeServices(layout), FakeSelfTest(layout))
 
     monkeypatch.setattr("edge.update.system.system_host", fake_host)

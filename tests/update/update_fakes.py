@@ -22,7 +22,7 @@ from edge.session.store import SessionStore
 from edge.update.apply import Host, Progress, Updater
 from edge.update.bundle import build_bundle
 from edge.update.installed import load_update_config
-from edge.update.release import Layout
+from edge.update.release import ReleaseTree
 from edge.update.signing import (
     PublicKey,
     load_private_key,
@@ -70,10 +70,10 @@ def make_source(folder: Path, version: str, behaviour: dict[str, object] | None 
     return folder
 
 
-def make_installation(root: Path, keys: Keys, version: str = OLD) -> Layout:
+def make_installation(root: Path, keys: Keys, version: str = OLD) -> ReleaseTree:
     """What `gma-edge install` leaves: one release with its venv, `current`, the config
     pinning the key, a session database with one session, and the services running."""
-    layout = Layout(root)
+    layout = ReleaseTree(root)
     release = layout.release(version)
     (release / "venv" / "bin").mkdir(parents=True)
     (release / "config").mkdir()
@@ -90,7 +90,7 @@ def make_installation(root: Path, keys: Keys, version: str = OLD) -> Layout:
     return layout
 
 
-def session_codes(layout: Layout) -> list[str]:
+def session_codes(layout: ReleaseTree) -> list[str]:
     db = sqlite3.connect(layout.database)
     try:
         return [row[0] for row in db.execute("SELECT code FROM sessions ORDER BY code")]
@@ -131,7 +131,7 @@ class FakeInstaller:
 class FakeServices:
     """systemd as the update sees it, its state in a file under the root."""
 
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: ReleaseTree) -> None:
         self.layout = layout
         self.file = layout.root / FAKE_SERVICES
 
@@ -180,7 +180,7 @@ class FakeServices:
 
 
 class FakeSelfTest:
-    def __init__(self, layout: Layout) -> None:
+    def __init__(self, layout: ReleaseTree) -> None:
         self.layout = layout
         self.ran: list[str] = []
 
@@ -195,7 +195,7 @@ class FakeSelfTest:
 def fake_updater(root: Path, progress: Progress | None = None,
                  installer: FakeInstaller | None = None) -> Updater:
     """An Updater of the cart under `root` with its config's keys and the fakes above."""
-    layout = Layout(root)
+    layout = ReleaseTree(root)
     config = load_update_config(layout.config_file)
     host = Host(installer=installer or FakeInstaller(), services=FakeServices(layout),
                 self_test=FakeSelfTest(layout))
