@@ -7,6 +7,7 @@ file, a folder or the `current` link appear under its final name only when it is
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -21,10 +22,15 @@ def sync_folder(folder: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """`path` holds either its old content or `data` with `mode`, never a mix."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """`path` holds either its old content or `data` with `mode`, never a mix.
+
+    The temporary file is new (O_EXCL, no link followed), so root writing into a folder that
+    another user may write (the update's result file) cannot be sent through a link.
+    """
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                             mode)
         with os.fdopen(descriptor, "wb") as file:
             file.write(data)
             file.flush()

@@ -246,5 +246,13 @@ class UpdateFailed(UpdateError):
     """An update did not install or did not come up; the message says what was rolled back."""
 
 
+class TechnicianAccessError(EdgeError):
+    """The technician screen stays closed: no PIN configured, a wrong PIN, or no valid token."""
+
+
+class TechnicianLockedOut(TechnicianAccessError):
+    """Too many wrong PINs in a row: every PIN is refused for a while; says how long."""
+
+
 class DeployError(EdgeError):
     """A release cannot be installed or activated; says which step failed and what to do."""

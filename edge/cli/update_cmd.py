@@ -1,4 +1,5 @@
-"""`gma-edge update ...`: make signing keys, build and verify bundles, apply and roll back."""
+"""`gma-edge update ...`: make signing keys, build and verify bundles, apply and roll back,
+the technician's PIN, and the update the display asks root for (`run-request`)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         if name == "status":
             action.add_argument("--json", action="store_true", help="print it as JSON")
 
+    run_request = actions.add_parser(
+        "run-request", help="apply the bundle the display asked for (run by "
+        "gma-edge-update.service as root)",
+        description="Takes /var/lib/gma-edge/update-request.json (reads and deletes it), "
+        "applies its bundle if it lies on a USB stick or in an [export] folder, and writes "
+        "how it ended to /var/lib/gma-edge/update-result.json.")
+    run_request.add_argument("--root", type=Path, default=Path("/"), metavar="DIR",
+                             help=_ROOT_HELP)
+
+    pin = actions.add_parser("pin", help="make the hash of the display's technician PIN",
+                             description="Prints the [update] technician_pin line for the "
+                             "installed config; the PIN itself is stored nowhere.")
+    pin.add_argument("--pin-stdin", action="store_true",
+                     help="read the PIN from the first line of standard input, not a prompt")
+
     check = actions.add_parser(
         "self-test", help="check this release can run on this cart (run by apply)")
     check.add_argument("--config", type=Path, default=None, metavar="FILE",
@@ -78,7 +94,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def handle(args: argparse.Namespace) -> int:
     actions = {"keygen": _keygen, "build": _build, "verify": _verify, "apply": _apply,
                "rollback": _rollback, "recover": _recover, "status": _status,
-               "self-test": _self_test}
+               "self-test": _self_test, "run-request": _run_request, "pin": _pin}
     try:
         return actions[args.action](args)
     except EdgeError as exc:
@@ -152,6 +168,43 @@ def _apply(args: argparse.Namespace) -> int:
     updater = _updater(args)
     outcome = updater.apply(args.bundle, allow_downgrade=args.allow_downgrade)
     print(f"gma-edge {outcome.version} is running")
+    return 0
+
+
+def _run_request(args: argparse.Namespace) -> int:
+    from edge.update.installed import load_export_config
+    from edge.update.request import run_request
+
+    updater = _updater(args)
+    places = load_export_config(updater.layout.config_file)
+    result = run_request(updater, updater.layout.state_dir, places)
+    if result is None:
+        print("no update request: nothing to do")
+        return 0
+    print(f"{result.bundle or 'request'}: {result.result}"
+          + (f" ({result.reason})" if result.reason else "")
+          + f"; {result.version_after or 'nothing'} is running")
+    return 0 if result.result == "applied" else 1
+
+
+def _pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from edge.update.pin import check_pin_text, hash_pin
+
+    if args.pin_stdin:
+        pin = sys.stdin.readline().strip()
+    else:
+        pin = getpass.getpass("technician PIN (digits): ")
+        if getpass.getpass("the same PIN again: ") != pin:
+            raise UpdateError("the two PINs differ: nothing was made")
+    try:
+        check_pin_text(pin)
+    except ValueError as exc:
+        raise UpdateError(str(exc)) from None
+    print("put this in /etc/gma-edge/config.toml (the display reads it at the next unlock):",
+          file=sys.stderr)
+    print(f'[update]\ntechnician_pin = "{hash_pin(pin)}"')
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from edge.deploy.layout import TARGET, Layout
+from edge.deploy.layout import TARGET, UPDATE_PATH, Layout
 from edge.deploy.process import run
 
 
@@ -27,11 +27,12 @@ class SubprocessCommands:
 
 def activation(layout: Layout) -> list[list[str]]:
     """The commands, in order: the user before the folders it owns and the udev rule that
-    names its group, then systemd reads the units and starts the target at boot."""
+    names its group, then systemd reads the units and starts the target, and the watch for
+    the display's update requests, at boot."""
     return [
         ["systemd-sysusers", str(layout.on_host(layout.sysusers))],
         ["systemd-tmpfiles", "--create", str(layout.on_host(layout.tmpfiles))],
         ["udevadm", "control", "--reload"],
         ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", TARGET],
+        ["systemctl", "enable", TARGET, UPDATE_PATH],
     ]

@@ -3,7 +3,8 @@
     <root>/opt/gma-edge/releases/<version>/    one release: venv/, systemd/, install.json
     <root>/opt/gma-edge/current                symlink to releases/<version>: what the units run
     <root>/etc/gma-edge/config.toml            the technician's config, never overwritten
-    <root>/etc/systemd/system/                 the seven service units and gma-edge.target
+    <root>/etc/systemd/system/                 the seven service units, gma-edge.target, and
+                                               gma-edge-update.path/.service (root's updater)
     <root>/etc/systemd/user/                   the kiosk's user unit
     <root>/etc/sysusers.d/, tmpfiles.d/        the gma-edge user and its folders
     <root>/etc/udev/rules.d/                   the Kinect's device nodes for the gma-edge group
@@ -20,7 +21,10 @@ from edge.update import versions
 
 TARGET = "gma-edge.target"
 SERVICE_UNITS = tuple(f"gma-edge-{name}.service" for name in SERVICES)
-SYSTEM_UNITS = (*SERVICE_UNITS, TARGET)
+# Root's: applying the update the display asks for (edge/update/request.py).
+UPDATE_PATH = "gma-edge-update.path"
+UPDATE_UNITS = (UPDATE_PATH, "gma-edge-update.service")
+SYSTEM_UNITS = (*SERVICE_UNITS, TARGET, *UPDATE_UNITS)
 USER_UNITS = ("gma-edge-kiosk.service",)
 SYSUSERS = "sysusers.d/gma-edge.conf"
 TMPFILES = "tmpfiles.d/gma-edge.conf"

@@ -3,7 +3,8 @@
 The standard library's threading HTTP server is enough for one kiosk browser on the same
 machine; each page connection is one thread that waits on `LiveState`. It binds the loopback
 address only, serves only the files of `static/` by their exact names, and refuses a POST
-whose Origin is another site, so no other page in the browser can press Start.
+whose Origin is another site, so no other page in the browser can press Start. The
+technician's routes (`/api/technician/...`) want, beyond that, the token that the PIN gave.
 """
 
 from __future__ import annotations
@@ -18,13 +19,20 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from edge.display.live import LiveState
-from edge.errors import EdgeError, RpcRemoteError, RpcTimeout
+from edge.errors import (
+    EdgeError,
+    RpcRemoteError,
+    RpcTimeout,
+    TechnicianAccessError,
+    TechnicianLockedOut,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 _TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
           ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
 _MAX_BODY = 64 * 1024
 _KEEPALIVE_S = 15.0
+TOKEN_HEADER = "X-Technician-Token"
 
 
 class DisplayApi(Protocol):
@@ -40,12 +48,24 @@ class DisplayApi(Protocol):
     def export(self, session_ids: list[str], target: str) -> Any: ...
 
 
+class TechnicianApi(Protocol):
+    """What the technician screen may do (`edge.display.technician.TechnicianDesk`)."""
+
+    def unlock(self, pin: str) -> Any: ...
+    def check(self, token: str) -> None: ...
+    def overview(self) -> Any: ...
+    def verify(self, bundle: str) -> Any: ...
+    def apply(self, bundle: str) -> Any: ...
+
+
 class DisplayServer:
     """Serves in a thread of its own until `close`."""
 
-    def __init__(self, port: int, live: LiveState, api: DisplayApi, diagram: Path) -> None:
+    def __init__(self, port: int, live: LiveState, api: DisplayApi, diagram: Path,
+                 technician: TechnicianApi | None = None) -> None:
         self.live = live
         self.api = api
+        self.technician = technician
         self.diagram = diagram  # the placement protocol's SVG, shown on the sensors screen
         self.closing = threading.Event()
         self._http = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
@@ -75,6 +95,10 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
         "/api/export": lambda body: server.api.export(_strings(body.get("session_ids")),
                                                       str(body.get("target", ""))),
     }
+    technician_posts: dict[str, Callable[[TechnicianApi, dict[str, Any]], Any]] = {
+        "/api/technician/verify": lambda desk, body: desk.verify(str(body.get("bundle", ""))),
+        "/api/technician/apply": lambda desk, body: desk.apply(str(body.get("bundle", ""))),
+    }
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "gma-edge-display"
@@ -96,6 +120,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
                 self._call(server.api.sessions)
             elif path == "/api/targets":
                 self._call(server.api.targets)
+            elif path == "/api/technician/bundles":
+                self._technician(lambda desk: desk.overview())
             elif path.startswith("/api/sessions/"):
                 session_id = path.removeprefix("/api/sessions/")
                 self._call(lambda: server.api.session(session_id))
@@ -104,8 +130,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             path = urlsplit(self.path).path
-            action = posts.get(path)
-            if action is None:
+            known = path in posts or path in technician_posts or path == "/api/technician/unlock"
+            if not known:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no {path}"})
                 return
             origin = self.headers.get("Origin")
@@ -123,7 +149,28 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
             except ValueError as exc:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": f"not JSON: {exc}"})
                 return
-            self._call(lambda: action(body))
+            if path == "/api/technician/unlock":
+                self._technician(lambda desk: desk.unlock(str(body.get("pin", ""))),
+                                 token=False)
+            elif path in technician_posts:
+                self._technician(lambda desk: technician_posts[path](desk, body))
+            else:
+                self._call(lambda: posts[path](body))
+
+        def _technician(self, run: Callable[[TechnicianApi], Any], token: bool = True) -> None:
+            """A technician route: the token checked first (not for unlock), refusals as
+            401, a lockout as 429."""
+            desk = server.technician
+            if desk is None:
+                self._json(HTTPStatus.NOT_FOUND, {"error": "no technician screen here"})
+                return
+            try:
+                if token:
+                    desk.check(self.headers.get(TOKEN_HEADER) or "")
+            except TechnicianAccessError as exc:
+                self._json(HTTPStatus.UNAUTHORIZED, {"error": str(exc), "locked": True})
+                return
+            self._call(lambda: run(desk))
 
         def _call(self, run: Callable[[], Any]) -> None:
             try:
@@ -133,6 +180,10 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
                            {"error": "the session service does not answer"})
             except RpcRemoteError as exc:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": exc.remote_message})
+            except TechnicianLockedOut as exc:
+                self._json(HTTPStatus.TOO_MANY_REQUESTS, {"error": str(exc)})
+            except TechnicianAccessError as exc:
+                self._json(HTTPStatus.UNAUTHORIZED, {"error": str(exc)})
             except EdgeError as exc:
                 self._json(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
 

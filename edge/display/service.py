@@ -18,9 +18,11 @@ from edge.bus.context import Bus
 from edge.bus.pubsub import Subscriber
 from edge.bus.rpc import RpcClient
 from edge.camera.messages import FrameMessage
+from edge.config import default_config_path
 from edge.config.model import AppConfig
 from edge.display.live import LiveState, depth_picture, joints_on_picture
 from edge.display.server import DisplayServer
+from edge.display.technician import TechnicianDesk
 from edge.imu.messages import SensorStatus
 from edge.pose.messages import PoseMessage
 from edge.runtime.service import Service
@@ -45,6 +47,9 @@ class SessionApi:
 
     def cancel(self) -> Any:
         return self._call("cancel")
+
+    def status(self) -> Any:
+        return self._call("status")
 
     def override(self, reason: str) -> Any:
         return self._call("override", reason=reason)
@@ -95,8 +100,11 @@ class DisplayService(Service):
         for subscriber in self._inputs.values():
             self._poller.register(subscriber.socket, zmq.POLLIN)
         self._api = SessionApi(self.bus, self.config.bus.rpc_timeout_s)
+        technician = TechnicianDesk(default_config_path(), self.config.paths.data_dir,
+                                    self._api)
         self._server = DisplayServer(self.settings.port, self.live, self._api,
-                                     self.config.session.placement_protocol.with_suffix(".svg"))
+                                     self.config.session.placement_protocol.with_suffix(".svg"),
+                                     technician)
         self._publish_state()
 
     @property

@@ -11,6 +11,8 @@ import binascii
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from edge.update.pin import check_pin_hash
+
 PUBLIC_KEY_BYTES = 32
 
 
@@ -52,6 +54,11 @@ class UpdateConfig(BaseModel):
         default=(),
         description="Extras of the gma-edge wheel installed into a new release's environment "
         "(on the cart: device, and jetson on a Jetson), from the wheels in the bundle only.")
+    technician_pin: str | None = Field(
+        default=None,
+        description="The hash of the PIN that opens the display's technician screen (updates "
+        "from a USB stick), as `gma-edge update pin` prints it: "
+        "pbkdf2_sha256$<iterations>$<salt>$<hash>. None: the screen stays closed.")
 
     @field_validator("public_keys")
     @classmethod
@@ -59,3 +66,8 @@ class UpdateConfig(BaseModel):
         for key in keys:
             decode_public_key(key)
         return tuple(dict.fromkeys(key.strip() for key in keys))
+
+    @field_validator("technician_pin")
+    @classmethod
+    def _pin_is_a_hash(cls, stored: str | None) -> str | None:
+        return None if stored is None else check_pin_hash(stored.strip())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 from pathlib import Path
 
 from edge.durable import sync_folder
@@ -34,7 +35,7 @@ def back_up(database: Path, target: Path) -> bool:
     """A consistent copy of `database` at `target`, durable; False if there is no database."""
     if not database.exists():
         return False
-    temporary = target.with_name(f".{target.name}.tmp")
+    temporary = _private_folder(target) / f"{target.name}.tmp"
     temporary.unlink(missing_ok=True)
     try:
         source = sqlite3.connect(database)
@@ -80,7 +81,8 @@ def restore(database: Path, backup: Path | None, aside: Path) -> None:
         database.unlink(missing_ok=True)
         sync_folder(database.parent)
         return
-    temporary = database.with_name(f".{database.name}.restore.tmp")
+    temporary = _private_folder(database) / f"{database.name}.restore.tmp"
+    temporary.unlink(missing_ok=True)
     try:
         shutil.copyfile(backup, temporary)
         _durable(temporary)
@@ -103,6 +105,24 @@ def _keep_aside(database: Path, aside: Path) -> None:
             if source.exists():
                 shutil.copy2(source, Path(f"{aside}{suffix}"))
         sync_folder(aside.parent)
+
+
+def _private_folder(near: Path) -> Path:
+    """A folder beside `near` that only this process's user may enter. The state folder
+    belongs to the services' user, who could swap a temporary there for a link to a file that
+    root would then overwrite; in here no one else can."""
+    folder = near.parent / ".update-private"
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UpdateError(f"cannot make {folder}: {exc.strerror or exc}") from exc
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise UpdateError(f"{folder} is not a private folder of this user: remove it, then "
+                          "try again")
+    return folder
 
 
 def _durable(path: Path) -> None:

@@ -6,6 +6,7 @@
     <root>/opt/gma-edge/update-state.json     the update in progress, and the previous release
     <root>/etc/gma-edge/config.toml           the installed config (pins the update keys)
     <root>/var/lib/gma-edge/sessions.db       the session database
+    <root>/var/lib/gma-edge/update-*.json     an update the display asked for, and its result
 
 `current` is replaced by rename (a new symlink at a temporary name, then os.replace), so at
 every instant it names a whole release, the old one or the new one.
@@ -39,8 +40,13 @@ class ReleaseTree(Layout):
         return self.base / "update.lock"
 
     @property
+    def state_dir(self) -> Path:
+        """The services' state folder: the database, and the update request and result."""
+        return self.root / "var" / "lib" / "gma-edge"
+
+    @property
     def database(self) -> Path:
-        return self.root / "var" / "lib" / "gma-edge" / "sessions.db"
+        return self.state_dir / "sessions.db"
 
     def release(self, version: str) -> Path:
         return self.releases / check_version(version)

@@ -201,7 +201,7 @@ def test_on_the_machine_the_system_takes_the_files_up_in_order(
         ["systemd-tmpfiles", "--create", "/etc/tmpfiles.d/gma-edge.conf"],
         ["udevadm", "control", "--reload"],
         ["systemctl", "daemon-reload"],
-        ["systemctl", "enable", "gma-edge.target"],
+        ["systemctl", "enable", "gma-edge.target", "gma-edge-update.path"],
     ]
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from edge.config import load_config
 from edge.deploy import analyze
-from edge.deploy.layout import SERVICE_UNITS, SYSTEM_UNITS, TARGET, USER_UNITS
+from edge.deploy.layout import SERVICE_UNITS, SYSTEM_UNITS, TARGET, UPDATE_UNITS, USER_UNITS
 from edge.display.config import DisplayConfig
 from edge.errors import DeployError
 from edge.runtime.registry import SERVICES
@@ -36,7 +36,10 @@ CEILINGS = {
     "gma-edge-pose.service": 0.7,
     "gma-edge-session.service": 0.3,
     "gma-edge-display.service": 0.9,
+    # Root, to restart the appliance's units and replace releases (systemd/README.md).
+    "gma-edge-update.service": 1.4,
 }
+UPDATE_PATH, UPDATE_SERVICE = UPDATE_UNITS
 # Units that may map writable memory executable, because GPU drivers JIT-compile into it.
 WRITE_EXECUTE = {"gma-edge-camera.service", "gma-edge-pose.service"}
 LOOPBACK = {"localhost", "127.0.0.1", "127.0.0.0/8", "::1", "::1/128"}
@@ -120,8 +123,8 @@ def test_the_kiosk_user_unit_verifies(tmp_path: Path) -> None:
 def test_every_service_is_no_more_exposed_than_recorded(
         staged: tuple[Path, list[Path]]) -> None:
     root, _ = staged
-    measured = analyze.exposure(root)
-    assert set(measured) == set(SERVICE_UNITS) == set(CEILINGS)
+    measured = analyze.exposure(root, [*SERVICE_UNITS, UPDATE_SERVICE])
+    assert set(measured) == {*SERVICE_UNITS, UPDATE_SERVICE} == set(CEILINGS)
     over = {unit: (found.score, CEILINGS[unit]) for unit, found in measured.items()
             if found.score > CEILINGS[unit]}
     assert over == {}, "exposure (measured, ceiling)"
@@ -130,7 +133,8 @@ def test_every_service_is_no_more_exposed_than_recorded(
 
 def test_every_registered_service_has_a_unit_and_nothing_else_does() -> None:
     shipped = {path.name for path in UNITS.glob("gma-edge-*.service")}
-    assert shipped == {*(f"gma-edge-{name}.service" for name in SERVICES), *USER_UNITS}
+    assert shipped == {*(f"gma-edge-{name}.service" for name in SERVICES), *USER_UNITS,
+                       UPDATE_SERVICE}
 
 
 def test_the_target_wants_every_service_and_starts_at_boot() -> None:
@@ -265,3 +269,35 @@ def test_the_start_limit_stops_a_crash_loop_but_not_the_wait_for_a_kinect(name: 
         assert burst > most_automatic_starts
     else:  # a service that keeps failing stays failed, for the technician to see
         assert burst < most_automatic_starts
+
+
+def test_the_update_request_is_watched_from_outside_the_appliances_target() -> None:
+    """The update stops and restarts gma-edge.target: the watch and the oneshot must not be
+    part of it, or the update would stop itself."""
+    path = directives(UNITS / UPDATE_PATH)
+    assert path["Path"]["PathExists"] == ["/var/lib/gma-edge/update-request.json"]
+    assert path["Path"]["Unit"] == [UPDATE_SERVICE]
+    assert path["Install"]["WantedBy"] == ["multi-user.target"]
+    unit = directives(UNITS / UPDATE_SERVICE)
+    assert "PartOf" not in unit["Unit"] and "Install" not in unit
+    service = unit["Service"]
+    assert service["Type"] == ["oneshot"]
+    assert service["ExecStart"] == [f"{EXEC} update run-request"]
+    assert "User" not in service  # root: it restarts units and replaces releases
+
+
+def test_the_root_updater_is_hardened_as_far_as_its_work_allows() -> None:
+    service = directives(UNITS / UPDATE_SERVICE)["Service"]
+    expected = {
+        "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+        "PrivateNetwork": "yes", "PrivateDevices": "yes", "NoNewPrivileges": "yes",
+        "ProtectKernelTunables": "yes", "ProtectKernelModules": "yes",
+        "ProtectControlGroups": "yes", "RestrictNamespaces": "yes", "RestrictSUIDSGID": "yes",
+        "MemoryDenyWriteExecute": "yes", "IPAddressDeny": "any",
+        "RestrictAddressFamilies": "AF_UNIX",
+    }
+    assert {key: service[key] for key in expected} == {
+        key: [value] for key, value in expected.items()}
+    assert words(service["ReadWritePaths"]) == ["/opt/gma-edge", "/var/lib/gma-edge"]
+    assert set(words(service["CapabilityBoundingSet"])) == {
+        "CAP_DAC_OVERRIDE", "CAP_CHOWN", "CAP_FOWNER"}

@@ -69,6 +69,16 @@ const app = {
     shownPhase: null,          // the phase last brought into view
     token: 0,
   },
+  technician: {
+    open: false,
+    token: "",                 // from /api/technician/unlock; kept in memory only
+    overview: null,            // version, last result, bundles; null while loading
+    checks: {},                // bundle path -> { busy } or what /api/technician/verify said
+    confirming: null,          // the bundle path the confirm dialog asks about
+    updating: false,           // the request is written: root takes over
+    timer: 0,
+    busy: false,
+  },
   pose: null,                  // the last `pose` event's data
   poseAt: 0,
   poseFrame: 0,                // pending requestAnimationFrame id
@@ -285,9 +295,12 @@ function renderError() {
 // ---------------------------------------------------------------------------- API
 
 // Sends JSON and returns the parsed answer; throws an Error carrying the server's own
-// message so the nurse sees exactly why it refused.
-async function api(method, path, body) {
-  const options = { method, headers: { Accept: "application/json" }, cache: "no-store" };
+// message so the nurse sees exactly why it refused. `onStatus` may act on a status first
+// (the technician's screen locks itself on 401).
+async function api(method, path, body, extraHeaders, onStatus) {
+  const options = {
+    method, cache: "no-store", headers: { Accept: "application/json", ...(extraHeaders || {}) },
+  };
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
@@ -304,6 +317,7 @@ async function api(method, path, body) {
   } catch (err) {
     data = null; // an empty or non-JSON answer; judged by the status alone
   }
+  if (onStatus) onStatus(response.status);
   if (!response.ok) {
     const message = data && typeof data.error === "string" && data.error
       ? data.error : t("request_failed", { status: response.status });
@@ -392,6 +406,7 @@ function onState(data) {
     app.history.open = false;
     app.exportView.open = false;
     app.exportView.token += 1;
+    app.technician.open = false;
     if (app.dismissed) setDismissed("");
   }
   updateConnectionBanner();
@@ -412,6 +427,7 @@ function chooseScreen(session) {
   if (state === "recording" || state === "analysing") return state;
   if (app.history.open) return "history";
   if (app.exportView.open) return "export";
+  if (app.technician.open) return "technician";
   if (FINISHED_STATES.has(state) && app.dismissed !== dismissKey(session)) {
     return state === "result" ? "result" : "stopped";
   }
@@ -428,6 +444,7 @@ function render() {
   else if (screen === "result") renderResult(session);
   else if (screen === "stopped") renderStopped(session);
   else if (screen === "export") renderExport();
+  else if (screen === "technician") renderTechnician();
   closeStaleDialogs(session);
 }
 
@@ -444,6 +461,8 @@ function enterScreen(screen) {
   if (screen === "history") renderHistory();
   if (screen === "export") startTargetPolling();
   else stopTargetPolling();
+  if (screen === "technician") startBundlePolling();
+  else stopBundlePolling();
 }
 
 // Buttons used on two screens exist once (one test id, one handler) and move to the
@@ -464,7 +483,7 @@ function renderTopBar(screen, session) {
   if (screen === "stopped") key = "title_" + session.state;
   byId("screen-title").textContent = t(key);
   const code = byId("session-code");
-  const showCode = !["home", "history", "export"].includes(screen) && Boolean(session.code);
+  const showCode = !["home", "history", "export", "technician"].includes(screen) && Boolean(session.code);
   code.hidden = !showCode;
   code.textContent = showCode ? session.code : "";
 }
@@ -683,7 +702,7 @@ function postCancel() {
 
 // ---------------------------------------------------------------------------- dialogs
 
-const DIALOG_IDS = ["override-dialog", "confirm-dialog"];
+const DIALOG_IDS = ["override-dialog", "confirm-dialog", "technician-dialog", "technician-confirm"];
 
 function openDialogId() {
   return DIALOG_IDS.find((id) => !byId(id).hidden) || null;
@@ -702,6 +721,8 @@ function closeAllDialogs() {
 function closeStaleDialogs(session) {
   if (session.state !== "placement") byId("override-dialog").hidden = true;
   if (app.screen !== "recording") byId("confirm-dialog").hidden = true;
+  if (app.screen !== "home") byId("technician-dialog").hidden = true;
+  if (app.screen !== "technician") byId("technician-confirm").hidden = true;
 }
 
 // ---------------------------------------------------------------------------- recording
@@ -1423,6 +1444,204 @@ async function startExport() {
   if (app.screen === "export") renderExport();
 }
 
+// ---------------------------------------------------------------------------- technician
+
+// The technician's token goes with every technician call; a 401 means it expired (or the
+// display restarted), and the screen locks itself again.
+async function technicianApi(method, path, body) {
+  const view = app.technician;
+  return api(method, path, body, { "X-Technician-Token": view.token }, (status) => {
+    if (status === 401 && view.open) {
+      closeTechnician();
+      throw new Error(t("technician_locked"));
+    }
+  });
+}
+
+function openTechnicianDialog() {
+  const input = byId("technician-pin");
+  input.value = "";
+  byId("technician-error").hidden = true;
+  byId("technician-dialog").hidden = false;
+  input.focus();
+}
+
+async function onTechnicianUnlock(event) {
+  event.preventDefault();
+  const input = byId("technician-pin");
+  const problem = byId("technician-error");
+  const pin = input.value.trim();
+  problem.hidden = true;
+  if (!pin) {
+    problem.textContent = t("technician_pin_missing");
+    problem.hidden = false;
+    input.focus();
+    return;
+  }
+  const button = byId("technician-unlock");
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    const answer = await api("POST", "/api/technician/unlock", { pin });
+    input.value = "";
+    byId("technician-dialog").hidden = true;
+    const view = app.technician;
+    Object.assign(view, {
+      open: true, token: String(answer.token || ""), overview: null, checks: {},
+      confirming: null, updating: false,
+    });
+    clearError();
+    render();
+  } catch (err) {
+    input.value = "";
+    problem.textContent = err.message;
+    problem.hidden = false;
+    input.focus();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function closeTechnician() {
+  const view = app.technician;
+  view.open = false;
+  view.token = "";
+  view.overview = null;
+  view.checks = {};
+  render();
+}
+
+function startBundlePolling() {
+  const view = app.technician;
+  if (view.timer) return;
+  view.timer = window.setInterval(loadTechnician, TARGETS_EVERY_MS);
+  loadTechnician();
+}
+
+function stopBundlePolling() {
+  const view = app.technician;
+  if (!view.timer) return;
+  window.clearInterval(view.timer);
+  view.timer = 0;
+  view.busy = false;
+}
+
+async function loadTechnician() {
+  const view = app.technician;
+  if (view.busy || !view.open) return;
+  view.busy = true;
+  try {
+    const overview = await technicianApi("GET", "/api/technician/bundles");
+    if (view.open) view.overview = overview && typeof overview === "object" ? overview : null;
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    view.busy = false;
+  }
+  if (app.screen === "technician") renderTechnician();
+}
+
+function lastUpdateText(last) {
+  if (!last) return t("technician_last_none");
+  const text = t("technician_last_text", {
+    result: labelFor("technician_result_", String(last.result).replace(" ", "_")),
+    before: last.version_before || "?", after: last.version_after || "?",
+    when: last.finished_utc ? formatDateTime(last.finished_utc) : "?",
+  });
+  return last.reason ? text + " (" + last.reason + ")" : text;
+}
+
+function renderTechnician() {
+  const view = app.technician;
+  const overview = view.overview || {};
+  byId("technician-version").textContent = overview.version || "…";
+  byId("technician-last").textContent = view.overview ? lastUpdateText(overview.last) : "…";
+  byId("technician-updating").hidden = !view.updating;
+  const bundles = Array.isArray(overview.bundles) ? overview.bundles : [];
+  const list = byId("technician-bundles");
+  updateIfChanged(list, [view.overview, view.checks, view.updating, app.lang], () => {
+    list.replaceChildren();
+    if (view.overview && bundles.length === 0) {
+      list.appendChild(make("li", "technician-bundles__message", t("technician_no_bundles")));
+    }
+    bundles.forEach((bundle) => list.appendChild(bundleRow(bundle, view)));
+  });
+}
+
+function bundleRow(bundle, view) {
+  const check = view.checks[bundle.path];
+  const row = make("li", "technician-bundle");
+  row.dataset.path = bundle.path;
+  row.setAttribute("data-testid", "technician-bundle");
+  row.appendChild(make("span", "technician-bundle__name", bundle.folder + " / " + bundle.name));
+  row.appendChild(make("span", "technician-bundle__size", formatBytes(bundle.size_bytes)));
+  const verify = make("button", "btn btn--secondary", check && check.busy
+    ? t("technician_verifying") : t("technician_verify"));
+  verify.type = "button";
+  verify.dataset.action = "verify";
+  verify.setAttribute("data-testid", "technician-verify");
+  verify.disabled = Boolean(check && check.busy) || view.updating;
+  const apply = make("button", "btn btn--primary", t("technician_apply"));
+  apply.type = "button";
+  apply.dataset.action = "apply";
+  apply.setAttribute("data-testid", "technician-apply");
+  apply.disabled = !(check && check.ok) || view.updating;
+  row.append(verify, apply);
+  if (check && !check.busy) {
+    const text = check.ok
+      ? t("technician_verified", { version: check.version, signer: check.signer })
+      : t("technician_not_verified", { reason: check.reason });
+    const line = make("p", check.ok ? "technician-bundle__ok" : "technician-bundle__refused", text);
+    line.setAttribute("data-testid", "technician-check");
+    row.appendChild(line);
+  }
+  return row;
+}
+
+function onTechnicianBundlesClick(event) {
+  const button = event.target.closest("button[data-action]");
+  const row = event.target.closest("[data-path]");
+  if (!button || !row || button.disabled) return;
+  if (button.dataset.action === "verify") verifyBundle(row.dataset.path);
+  else openApplyConfirm(row.dataset.path);
+}
+
+async function verifyBundle(path) {
+  const view = app.technician;
+  view.checks = { ...view.checks, [path]: { busy: true } };
+  renderTechnician();
+  clearError();
+  let check;
+  try {
+    const answer = await technicianApi("POST", "/api/technician/verify", { bundle: path });
+    check = answer && typeof answer === "object" ? answer : { ok: false, reason: "?" };
+  } catch (err) {
+    check = { ok: false, reason: err.message };
+  }
+  if (!view.open) return;
+  view.checks = { ...view.checks, [path]: check };
+  renderTechnician();
+}
+
+function openApplyConfirm(path) {
+  app.technician.confirming = path;
+  byId("technician-confirm-bundle").textContent = path;
+  byId("technician-confirm").hidden = false;
+  byId("technician-confirm-no").focus();
+}
+
+async function onTechnicianConfirm() {
+  const view = app.technician;
+  const path = view.confirming;
+  byId("technician-confirm").hidden = true;
+  if (!path) return;
+  await runAction(byId("technician-confirm-yes"), async () => {
+    await technicianApi("POST", "/api/technician/apply", { bundle: path });
+    view.updating = true;
+  });
+  if (app.screen === "technician") renderTechnician();
+}
+
 // ---------------------------------------------------------------------------- start-up
 
 function wireEvents() {
@@ -1447,6 +1666,13 @@ function wireEvents() {
   byId("export-targets").addEventListener("click", onExportTargetsClick);
   byId("export-select-new").addEventListener("click", selectNotYetExported);
   byId("export-start").addEventListener("click", startExport);
+  byId("technician-button").addEventListener("click", openTechnicianDialog);
+  byId("technician-form").addEventListener("submit", onTechnicianUnlock);
+  byId("technician-close").addEventListener("click", () => closeDialog("technician-dialog"));
+  byId("technician-back").addEventListener("click", closeTechnician);
+  byId("technician-bundles").addEventListener("click", onTechnicianBundlesClick);
+  byId("technician-confirm-no").addEventListener("click", () => closeDialog("technician-confirm"));
+  byId("technician-confirm-yes").addEventListener("click", onTechnicianConfirm);
   document.addEventListener("keydown", onDocumentKeydown);
   window.addEventListener("resize", () => {
     if (app.screen === "recording") requestPoseDraw();
