@@ -48,7 +48,7 @@ def sensor_problems(statuses: Mapping[str, SensorStatus], positions: Sequence[st
         elif status.rate_hz < min_rate_share * rate_hz or \
                 status.loss_percent > max_loss_percent:
             problems.append(Problem(
-                "sensor_missing", {"position": position},
+                "sensor_weak", {"position": position},
                 f"{status.serial} streams {status.rate_hz:.0f} of {rate_hz:.0f} Hz with "
                 f"{status.loss_percent:.1f} % loss"))
         elif 0 <= status.battery_percent < min_battery_percent:

@@ -33,6 +33,9 @@ MESSAGES: dict[Language, dict[str, str]] = {
                      "kept. Export and remove old sessions.",
         "sensor_missing": "The sensor for the {position} is not connected. Move it gently to "
                           "wake it, check that it is charged, then press Start again.",
+        "sensor_weak": "The sensor for the {position} sends too little data. Bring the cart "
+                       "closer to the infant, keep the sensor's face free; if it goes on, "
+                       "press Start again.",
         "battery_low": "The sensor for the {position} has {percent} % battery left. Charge or "
                        "swap it, then press Start again.",
         "firmware_old": "The sensor for the {position} needs a firmware update. Ask the "
@@ -81,6 +84,9 @@ MESSAGES: dict[Language, dict[str, str]] = {
                      "bleibt erhalten. Alte Sitzungen exportieren und löschen.",
         "sensor_missing": "Der Sensor am {position} ist nicht verbunden. Sensor leicht "
                           "bewegen, um ihn zu wecken, Ladung prüfen, dann erneut Start drücken.",
+        "sensor_weak": "Der Sensor am {position} sendet zu wenig Daten. Den Wagen näher an "
+                       "das Kind stellen, die Vorderseite des Sensors frei lassen; wenn es so "
+                       "bleibt, erneut Start drücken.",
         "battery_low": "Der Sensor am {position} hat noch {percent} % Akku. Laden oder "
                        "tauschen, dann erneut Start drücken.",
         "firmware_old": "Der Sensor am {position} braucht ein Firmware-Update. Bitte die "

@@ -64,7 +64,7 @@ _PUBLISH_EVERY_S = 1.0
 _KINECT_MAX_FPS = 30.0
 _POSE_FRESH_S = 2.0
 _PURGE_EVERY_S = 3600.0
-_PLACEMENT_EVERY_S = 1.0
+_PLACEMENT_EVERY_S = 2.0
 
 
 @dataclass
@@ -317,7 +317,7 @@ class SessionService(Service):
 
     def _check_placement(self, active: _Active) -> None:
         """Identity and signal first (each sensor streams well), then the sensors' motion
-        against the limbs' (`edge.placement.check`) about once a second."""
+        against the limbs. (`edge.placement.check`) every two seconds."""
         identity = sensor_problems(self._sensors, POSITIONS, self.config.imu.rate_hz,
                                    self.settings.min_rate_share,
                                    self.settings.max_loss_percent, 0)

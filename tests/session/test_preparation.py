@@ -49,7 +49,7 @@ def test_each_sensor_problem_names_its_position_in_order() -> None:
     statuses["right_ankle"] = status("right_ankle", battery_percent=9)
     assert check(statuses) == [("sensor_missing", "left_wrist"),
                                ("sensor_missing", "right_wrist"),
-                               ("sensor_missing", "left_ankle"),
+                               ("sensor_weak", "left_ankle"),
                                ("battery_low", "right_ankle")]
 
 
@@ -57,4 +57,4 @@ def test_unknown_battery_and_heavy_loss() -> None:
     statuses = {p: status(p, battery_percent=-1) for p in POSITIONS}
     assert check(statuses) == []  # firmware without a battery reading: not a problem
     statuses["left_ankle"] = status("left_ankle", loss_percent=12.0)
-    assert check(statuses) == [("sensor_missing", "left_ankle")]
+    assert check(statuses) == [("sensor_weak", "left_ankle")]
