@@ -2,9 +2,10 @@
 
 The standard library's threading HTTP server is enough for one kiosk browser on the same
 machine; each page connection is one thread that waits on `LiveState`. It binds the loopback
-address only, serves only the files of `static/` by their exact names, and refuses a POST
-whose Origin is another site, so no other page in the browser can press Start. The
-technician's routes (`/api/technician/...`) want, beyond that, the token that the PIN gave.
+address only, answers only requests whose Host names this loopback port (DNS rebinding),
+serves only the files of `static/` by their exact names, and refuses a POST whose Origin is
+another site, so no other page in the browser can press Start. The technician's routes
+(`/api/technician/...`) want, beyond that, the token that the PIN gave.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
             """Quiet: a kiosk polling all day would fill the log with nothing."""
 
         def do_GET(self) -> None:
+            if not self._host_is_local():
+                return
             path = urlsplit(self.path).path
             if path == "/":
                 self._file("index.html")
@@ -129,6 +132,8 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no {path}"})
 
         def do_POST(self) -> None:
+            if not self._host_is_local():
+                return
             path = urlsplit(self.path).path
             known = path in posts or path in technician_posts or path == "/api/technician/unlock"
             if not known:
@@ -156,6 +161,18 @@ def _handler(server: DisplayServer) -> type[BaseHTTPRequestHandler]:
                 self._technician(lambda desk: technician_posts[path](desk, body))
             else:
                 self._call(lambda: posts[path](body))
+
+        def _host_is_local(self) -> bool:
+            """Whether Host names this port on loopback; a 403 sent when not."""
+            # Binding 127.0.0.1 is not enough: another site can make its own name resolve to
+            # 127.0.0.1 (DNS rebinding) and then read and post here as its own origin, past
+            # the Origin check. Its requests still carry its name in Host.
+            port = server._http.server_port
+            host = (self.headers.get("Host") or "").lower()
+            if host in {f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"}:
+                return True
+            self._json(HTTPStatus.FORBIDDEN, {"error": "only this machine's own address"})
+            return False
 
         def _technician(self, run: Callable[[TechnicianApi], Any], token: bool = True) -> None:
             """A technician route: the token checked first (not for unlock), refusals as
