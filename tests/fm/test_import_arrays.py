@@ -226,3 +226,14 @@ def test_the_cli_imports_arrays_and_reports_bad_input_in_one_line(
     assert main(["dataset", "import-keypoints", str(src), str(tmp_path / "again"),
                  "--skeleton", "coco17", "--fps", "-1"]) == 2
     assert "fps must be a positive number" in capsys.readouterr().err
+
+
+def test_coordinates_beyond_float32_are_refused_not_stored_as_infinity(tmp_path: Path) -> None:
+    from edge.fm.importers.frames import mask
+    from edge.skeleton import COCO17
+
+    points = np.zeros((2, len(COCO17), 3))
+    points[1, 3] = (1e300, 0.0, 0.0)
+    confidence = np.ones((2, len(COCO17)))
+    with pytest.raises(KeypointImportError, match="frame 1"):
+        mask(points, confidence, 0.3, tmp_path, COCO17)

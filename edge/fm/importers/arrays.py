@@ -10,6 +10,8 @@ or whose coordinates are all 0, is not detected; NaN coordinates are allowed onl
 from __future__ import annotations
 
 import os
+import tokenize
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -67,8 +69,14 @@ def read_array(path: Path, joint_set: JointSet, fps: float, units: Units = "mm",
     """One array file as a recording's pose."""
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    # numpy lets more than ValueError out of a damaged file: EOFError when it is empty,
+    # TokenError or SyntaxError from a version 1 header, BadZipFile when it begins like a zip.
+    except (OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError,
+            zipfile.BadZipFile) as exc:
         raise KeypointImportError(path, f"not a numpy array file: {exc}") from exc
+    if isinstance(array, np.lib.npyio.NpzFile):
+        array.close()
+        raise KeypointImportError(path, "an .npz archive, not one array: save it with np.save")
     if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
         raise KeypointImportError(path, "not an array of numbers")
     joints = len(joint_set)

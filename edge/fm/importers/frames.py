@@ -66,8 +66,8 @@ def mask(points: np.ndarray, confidence: np.ndarray, min_confidence: float,
     """Points (N, J, C) and confidence (N, J) with every undetected joint NaN and 0.
 
     A joint is detected if its confidence reaches `min_confidence` and not all its coordinates
-    are 0. A detected joint must have finite coordinates; confidence must be finite and not
-    negative, and is clipped to 1.
+    are 0. A detected joint must have finite coordinates that float32 can hold (they are
+    stored so); confidence must be finite and not negative, and is clipped to 1.
     """
     bad = ~np.isfinite(confidence) | (confidence < 0)
     if bad.any():
@@ -76,7 +76,9 @@ def mask(points: np.ndarray, confidence: np.ndarray, min_confidence: float,
                                   f"confidence {confidence[frame, joint]}, not a number >= 0")
     with np.errstate(invalid="ignore"):
         detected = (confidence >= min_confidence) & (points != 0).any(axis=-1)
-    bad = detected & ~np.isfinite(points).all(axis=-1)
+    with np.errstate(invalid="ignore"):
+        storable = np.isfinite(points) & (np.abs(points) <= np.finfo(np.float32).max)
+    bad = detected & ~storable.all(axis=-1)
     if bad.any():
         frame, joint = np.argwhere(bad)[0]
         raise KeypointImportError(where, f"frame {frame}, joint {joint_set.native[joint]}: "
