@@ -7,20 +7,14 @@ Screenshots of each screen at 800x480 and 1024x600 are kept in `test-artifacts/d
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from demo_process import running_demo
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "display"
@@ -32,12 +26,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Appliance(NamedTuple):
     url: str
     data: Path  # the appliance's data folder; the demo's USB stick is `demo-usb-stick` in it
@@ -46,34 +34,8 @@ class Appliance(NamedTuple):
 @pytest.fixture(scope="module")
 def appliance() -> Iterator[Appliance]:
     """`gma-edge demo` on the embedded default, its display on a free port, 12 s recordings."""
-    folder = Path(tempfile.mkdtemp(prefix="ge-", dir="/tmp"))
-    port = free_port()
-    config = folder / "c.toml"
-    config.write_text(f'[paths]\nruntime_dir = "{folder}/run"\ndata_dir = "{folder}/data"\n'
-                      f"[display]\nport = {port}\n[session]\nduration_s = 12\n")
-    demo = subprocess.Popen([sys.executable, "-m", "edge", "demo", "--config", str(config),
-                             "--duration", "240"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert demo.poll() is None, demo.stderr.read().decode()[-2000:] \
-                    if demo.stderr else "the demo stopped"
-                assert time.monotonic() < deadline, "the display never answered"
-                time.sleep(0.5)
-        yield Appliance(url, folder / "data")
-    finally:
-        demo.send_signal(signal.SIGINT)
-        try:
-            demo.wait(30)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-        shutil.rmtree(folder, ignore_errors=True)
+    with running_demo(240, "[session]\nduration_s = 12\n") as demo:
+        yield Appliance(demo.url, demo.data)
 
 
 @pytest.mark.parametrize("size", sorted(SIZES))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -12,24 +11,16 @@ from update_fakes import (
     FakeInstaller,
     FakeSelfTest,
     FakeServices,
+    gma_edge_update,
     make_installation,
     make_keys,
     make_source,
     tampered,
 )
 
-from edge.cli import update_cmd
 from edge.update.apply import Host
 from edge.update.release import ReleaseTree
 from edge.update.selftest import self_test
-
-
-def gma_edge_update(*argv: str | Path) -> int:
-    parser = argparse.ArgumentParser(prog="gma-edge")
-    update_cmd.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["update", *(str(arg) for arg in argv)])
-    code: int = args.handler(args)
-    return code
 
 
 def test_keygen_build_verify(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

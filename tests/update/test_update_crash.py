@@ -12,6 +12,7 @@ import pytest
 from update_fakes import (
     OLD,
     FakeServices,
+    Keys,
     fake_updater,
     make_installation,
     make_keys,
@@ -22,6 +23,7 @@ from update_fakes import (
 from edge.update.apply import read_status
 from edge.update.bundle import build_bundle
 from edge.update.database import aside_path
+from edge.update.release import ReleaseTree
 from edge.update.signing import load_private_key
 from edge.update.state import load_state
 
@@ -52,6 +54,17 @@ def killed_run(root: Path, what: str, step: str) -> None:
     assert done.returncode == KILLED, done.stderr
 
 
+def installed_with_bundle(tmp_path: Path, behaviour: dict[str, object]
+                          ) -> tuple[ReleaseTree, Keys, Path]:
+    """The old release installed, and a signed bundle of 0.2.0 that behaves as told."""
+    keys = make_keys(tmp_path / "keys")
+    layout = make_installation(tmp_path / "root", keys)
+    bundle = tmp_path / "b.bundle"
+    build_bundle(make_source(tmp_path / "src", "0.2.0", behaviour),
+                 load_private_key(keys.private), "0.2.0", bundle)
+    return layout, keys, bundle
+
+
 def assert_old_release_runs(root: Path) -> None:
     layout = fake_updater(root).layout
     assert layout.current_version() == OLD
@@ -67,11 +80,7 @@ def assert_old_release_runs(root: Path) -> None:
                                   "check"])
 def test_an_apply_killed_after_any_step_gets_back_to_the_old_release(
         step: str, tmp_path: Path) -> None:
-    keys = make_keys(tmp_path / "keys")
-    layout = make_installation(tmp_path / "root", keys)
-    bundle = tmp_path / "b.bundle"
-    build_bundle(make_source(tmp_path / "src", "0.2.0", {"migrate": True}),
-                 load_private_key(keys.private), "0.2.0", bundle)
+    layout, _, bundle = installed_with_bundle(tmp_path, {"migrate": True})
 
     killed_run(layout.root, str(bundle), step)
 
@@ -93,11 +102,7 @@ def test_an_apply_killed_after_any_step_gets_back_to_the_old_release(
                                   "rollback-start"])
 def test_a_rollback_killed_after_any_step_is_finished_by_the_next_run(
         step: str, tmp_path: Path) -> None:
-    keys = make_keys(tmp_path / "keys")
-    layout = make_installation(tmp_path / "root", keys)
-    bundle = tmp_path / "b.bundle"
-    build_bundle(make_source(tmp_path / "src", "0.2.0", {"migrate": True}),
-                 load_private_key(keys.private), "0.2.0", bundle)
+    layout, keys, bundle = installed_with_bundle(tmp_path, {"migrate": True})
     fake_updater(layout.root).apply(bundle)
 
     killed_run(layout.root, "rollback", step)
@@ -115,11 +120,7 @@ def test_a_rollback_killed_after_any_step_is_finished_by_the_next_run(
 
 @pytest.mark.slow
 def test_an_automatic_rollback_killed_midway_is_finished_by_recover(tmp_path: Path) -> None:
-    keys = make_keys(tmp_path / "keys")
-    layout = make_installation(tmp_path / "root", keys)
-    bundle = tmp_path / "b.bundle"
-    build_bundle(make_source(tmp_path / "src", "0.2.0", {"migrate": True, "ready": False}),
-                 load_private_key(keys.private), "0.2.0", bundle)
+    layout, _, bundle = installed_with_bundle(tmp_path, {"migrate": True, "ready": False})
 
     killed_run(layout.root, str(bundle), "rollback-switch")
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import os
 from pathlib import Path
 
 import pytest
-from update_fakes import OLD, fake_updater, make_installation, make_keys, make_source
+from update_fakes import (
+    OLD,
+    fake_updater,
+    gma_edge_update,
+    make_installation,
+    make_keys,
+    make_source,
+)
 
-from edge.cli import update_cmd
 from edge.errors import UpdateError
 from edge.export.config import ExportConfig
 from edge.update.bundle import build_bundle
@@ -69,14 +74,6 @@ def test_the_pin_command_prints_a_hash_the_config_takes(
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
     assert gma_edge_update("pin") == 1
     assert "differ" in capsys.readouterr().err
-
-
-def gma_edge_update(*argv: str | Path) -> int:
-    parser = argparse.ArgumentParser(prog="gma-edge")
-    update_cmd.register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["update", *(str(arg) for arg in argv)])
-    code: int = args.handler(args)
-    return code
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ can carry a release that never reports ready, or one that migrates the database.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from edge.cli import update_cmd
 from edge.errors import UpdateFailed
 from edge.session.store import SessionStore
 from edge.update.apply import Host, Progress, Updater
@@ -190,6 +192,15 @@ class FakeSelfTest:
         if behaviour.get("self_test") is False:
             raise UpdateFailed(f"the self-test of {release.name} failed (exit 1): service "
                                "pose does not import")
+
+
+def gma_edge_update(*argv: str | Path) -> int:
+    """`gma-edge update ARGV...` in this process; its exit code."""
+    parser = argparse.ArgumentParser(prog="gma-edge")
+    update_cmd.register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["update", *(str(arg) for arg in argv)])
+    code: int = args.handler(args)
+    return code
 
 
 def fake_updater(root: Path, progress: Progress | None = None,
