@@ -463,14 +463,19 @@ class SessionService(Service):
     def _drain(self) -> None:
         active = self._active
         recording = active is not None and active.record.state is State.RECORDING
+        # The placement check judges the last seconds before a recording: kept from the
+        # preparation on, not while idle or recording.
+        placing = active is not None and active.record.state in (State.PREPARING,
+                                                                 State.PLACEMENT)
         for delivery in iter(lambda: self._inputs["sensor"].receive(0), None):
             self._sensors[delivery.message.position] = delivery.message
         for delivery in iter(lambda: self._inputs["pose"].receive(0), None):
             self._last_pose = time.monotonic()
             self._pose_model = delivery.message.model
             pose: PoseMessage = delivery.message
-            self._window.pose(delivery.t_ns, pose.joint_set, pose.joints_raw,
-                              pose.confidence, pose.present)
+            if placing:
+                self._window.pose(delivery.t_ns, pose.joint_set, pose.joints_raw,
+                                  pose.confidence, pose.present)
             if recording and active is not None and active.recorder is not None:
                 message = delivery.message
                 active.recorder.pose(message, delivery.t_ns)
@@ -480,7 +485,8 @@ class SessionService(Service):
         for delivery in iter(lambda: self._inputs["imu"].receive(0), None):
             position = delivery.stream.split(".", 1)[-1]
             packet: ImuMessage = delivery.message
-            self._window.imu(position, packet.t_ns, packet.acc, packet.gyro)
+            if placing:
+                self._window.imu(position, packet.t_ns, packet.acc, packet.gyro)
             if recording and active is not None and active.recorder is not None:
                 active.recorder.imu(position, packet)
 
