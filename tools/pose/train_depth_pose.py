@@ -13,9 +13,10 @@ see 0.3: the model still learns where an occluded wrist probably is, with less w
 
 Network: a small encoder-decoder (stride 16, skips at 1/4 and 1/8), about 0.6 M parameters,
 trained with Adam and a one-cycle schedule. Exports: the PyTorch weights (where fine-tuning
-starts), ONNX FP32, and ONNX INT8 by ONNX Runtime's
-static QDQ quantisation with training frames for calibration. The card (README.md beside the
-models) records the command, seed, data, and the measured PCK on held-out infants.
+starts), ONNX FP32, and ONNX INT8 by ONNX Runtime's static QDQ quantisation with training
+frames for calibration (`quantize_depth_pose.py`, which also re-quantises without training).
+The card (README.md beside the models) records the command, seed, data, and the measured PCK
+on held-out infants.
 """
 
 from __future__ import annotations
@@ -190,34 +191,15 @@ def predict_onnx(path: Path, x: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def export(model: DepthPoseNet, out: Path, calibration: np.ndarray) -> tuple[Path, Path]:
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+    """ONNX FP32, and its INT8 by `quantize_depth_pose.quantize` on `calibration` frames."""
+    from quantize_depth_pose import quantize
 
     fp32 = out / "infant-depth-pose.onnx"
     torch.onnx.export(model, (torch.zeros(1, 2, INPUT_SIZE, INPUT_SIZE),), str(fp32),
                       input_names=["depth"], output_names=["heatmaps"], opset_version=17,
                       dynamo=False)
-
-    class Frames(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.items = iter(calibration)
-
-        def get_next(self) -> dict[str, np.ndarray] | None:
-            frame = next(self.items, None)
-            return None if frame is None else {"depth": frame[None]}
-
-    prepared = out / ".prepared.onnx"
-    quant_pre_process(str(fp32), str(prepared))
     int8 = out / "infant-depth-pose.int8.onnx"
-    quantize_static(str(prepared), str(int8), Frames(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8)
-    prepared.unlink()
+    quantize(fp32, int8, calibration)
     return fp32, int8
 
 
@@ -250,7 +232,9 @@ def main() -> None:
     print(f"rendered {len(train_data['x'])} training and {len(test_data['x'])} held-out "
           f"frames in {time.time() - started:.0f} s", flush=True)
     model = train(train_data, args.epochs, args.seed)
-    fp32, int8 = export(model, args.out, train_data["x"][:: max(1, len(train_data["x"]) // 200)])
+    from quantize_depth_pose import calibration_frames
+
+    fp32, int8 = export(model, args.out, calibration_frames(args.seed, args.subjects))
     weights = save_weights(model, args.out)
     joints_fp32, ms_fp32 = predict_onnx(fp32, test_data["x"])
     joints_int8, ms_int8 = predict_onnx(int8, test_data["x"])
