@@ -152,6 +152,7 @@ class AutoScreening:
     """`--auto`: a screening of a demo infant, started once the session service answers."""
 
     CODE = "DEMO-0001"
+    REPORT_WAIT_S = 30.0  # the report follows the decision by seconds; a failed one never
 
     def __init__(self, bus: Bus, duration_s: float | None) -> None:
         self.client = RpcClient(bus, "session", timeout_s=2.0)
@@ -159,10 +160,17 @@ class AutoScreening:
         self.session_id: str | None = None
         self.status: dict[str, Any] = {}
         self.error = ""
+        self.decided_at: float | None = None
 
     @property
     def finished(self) -> bool:
-        return self.status.get("state") in FINISHED_STATES or bool(self.error)
+        """Ended, and with a decision, its report written (or given up waiting for)."""
+        if self.error:
+            return True
+        if self.decided_at is not None:
+            return bool(self.status.get("report")) or \
+                time.monotonic() - self.decided_at > self.REPORT_WAIT_S
+        return self.status.get("state") in FINISHED_STATES
 
     @property
     def completed(self) -> bool:
@@ -180,6 +188,8 @@ class AutoScreening:
         except RpcRemoteError as exc:
             self.error = str(exc)
             return f"session: {exc}"
+        if self.completed and self.decided_at is None:
+            self.decided_at = time.monotonic()
         return describe_session(self.status)
 
     def summary(self) -> dict[str, Any]:

@@ -102,6 +102,7 @@ class SessionService(Service):
         self._last: SessionRecord | None = None
         self._published = 0.0
         self._analyser: Analyser | None = None
+        self._reporting: threading.Thread | None = None  # the last decision's report
         self._export: ExportJob | None = None
         self._export_recorded = False
         self._next_purge = 0.0
@@ -134,7 +135,6 @@ class SessionService(Service):
             raise RuntimeError("SessionService.step() before configure()")
         self._poller.poll(int(_POLL_S * 1000))
         rpc.serve_pending()
-        self._drain()
         self._advance()
         self._collect_export()
         if time.monotonic() >= self._next_purge:
@@ -150,6 +150,10 @@ class SessionService(Service):
         return f"{active.record.id}: {active.record.state.value}"
 
     def close(self) -> None:
+        if self._reporting is not None:
+            # A stop lets the last report finish, within the stop timeout (a report cut off
+            # is written again by `reanalyse`; the decision is already stored).
+            self._reporting.join(max(0.0, self.config.runtime.stop_timeout_s - 1.0))
         active = self._active
         if active is not None and active.recorder is not None:
             active.recorder.close(False, "the session service stopped")
@@ -247,6 +251,9 @@ class SessionService(Service):
             raise SessionError("a session is running: export when it has finished")
         if self._export is not None and not self._export.finished:
             raise SessionError("an export is already running")
+        if self._reporting is not None and self._reporting.is_alive():
+            raise SessionError("the last session's report is still being written: export in "
+                               "a few seconds")
         if target not in {t["path"] for t in self.targets()}:
             raise SessionError(f"{target} is not a USB stick the appliance can write to now")
         if not session_ids:
@@ -268,11 +275,16 @@ class SessionService(Service):
     # -- the steps ------------------------------------------------------------------------
 
     def _advance(self) -> None:
+        """Take in what came, then move the active session on. A recording that cannot be
+        written (a full disk) ends its session with a problem, never the service."""
+        self._collect_report()
         active = self._active
         if active is None:
+            self._drain()
             return
         state = active.record.state
         try:
+            self._drain()  # appends to the recording
             if state is State.PREPARING:
                 self._prepare(active)
             elif state is State.PLACEMENT:
@@ -380,12 +392,14 @@ class SessionService(Service):
             self._analyse(active, recorder.path)
 
     def _analyse(self, active: _Active, recording: Path) -> None:
-        """Analyse in a thread (the loop keeps serving), then write the physician's report;
-        a report that fails is logged and the decision stands."""
+        """Analyse in a thread (the loop keeps serving); the decision stands as soon as it is
+        made, and the physician's report (seconds of plotting) is written after it. A report
+        that fails is logged and the decision stands."""
         session = active.record.to_dict()
         sensors = self._db.sensors(active.record.id)
         report_folder = self._session_folder(active.record.id)
         threshold = self.settings.analysis.threshold
+        previous_report = self._reporting
 
         def run() -> None:
             try:
@@ -404,27 +418,35 @@ class SessionService(Service):
                 _write_result(report_folder, session, result)
             except OSError:
                 self.log.exception("the result of %s could not be written", session["id"])
+            active.outcome = result
+            if previous_report is not None:
+                previous_report.join()  # one report at a time: matplotlib is not thread-safe
             try:
                 from edge.report.physician import write_report
 
                 write_report(report_folder, opened, session, result, sensors, threshold)
             except Exception:
                 self.log.exception("the report of %s could not be written", session["id"])
-            active.outcome = result
 
         active.analysis = threading.Thread(target=run, name="analysis", daemon=True)
         active.analysis.start()
 
     def _collect_analysis(self, active: _Active) -> None:
-        thread = active.analysis
-        if thread is None or thread.is_alive():
-            return
         outcome = active.outcome
+        if outcome is None:
+            return
         if isinstance(outcome, dict):
+            self._reporting = active.analysis
             self._finish(active, Event.ANALYSED, result=outcome)
         else:
             self.log.error("analysis of %s failed: %r", active.record.id, outcome)
             self._fail(active, Problem("analysis_failed", {}, repr(outcome)))
+
+    def _collect_report(self) -> None:
+        """Once the report behind a decision is written, the display gets its link."""
+        if self._reporting is not None and not self._reporting.is_alive():
+            self._reporting = None
+            self._publish()
 
     def _collect_export(self) -> None:
         """Once an export verified, its sessions count as exported (retention starts)."""

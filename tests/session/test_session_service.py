@@ -78,6 +78,15 @@ def wait_for(client: RpcClient, states: set[str], timeout_s: float) -> dict[str,
     raise AssertionError(f"not {states} within {timeout_s} s: {status}")
 
 
+def wait_report(client: RpcClient, timeout_s: float) -> str:
+    """The decision comes first; its report's path once written, seconds later."""
+    deadline = time.monotonic() + timeout_s
+    while (report := client.call("status")["report"]) is None:
+        assert time.monotonic() < deadline, "no report"
+        time.sleep(0.1)
+    return str(report)
+
+
 def test_a_screening_goes_from_start_to_a_decision_with_its_recording(
         session_service: Callable[..., RpcClient], bus: Bus, infant: Path,
         app_config: AppConfig) -> None:
@@ -93,11 +102,13 @@ def test_a_screening_goes_from_start_to_a_decision_with_its_recording(
     # Ten seconds are too short to assess (60 s are needed): the gate says so, in words.
     assert result["decision"] == "not_assessable"
     assert any("60 s are needed" in reason for reason in result["reasons"])
+    assert (app_config.paths.data_dir / "sessions" / done["session_id"] / "result.json").exists()
+    written = wait_report(client, 30)
     answer = client.call("result", session_id=done["session_id"])
     session = answer["session"]
     folder = app_config.paths.data_dir / session["recording"]
     report = Path(answer["report"])
-    assert report == folder.parent / "report.html" and done["report"] == str(report)
+    assert report == folder.parent / "report.html" and written == str(report)
     page = report.read_text()
     assert "Not assessable" in page and html.escape(result["reasons"][-1]) in page
     assert "<svg" in page and "trained on simulated infants" in page
@@ -132,6 +143,7 @@ def test_finished_sessions_export_to_a_stick_and_count_as_exported(
         client.call("start", code="INF-7", duration_s=10)
         done = wait_for(client, {"result", "failed"}, 40)
     session_id = done["session_id"]
+    wait_report(client, 30)
     assert [t["path"] for t in client.call("targets")] == [str(stick)]
     with pytest.raises(RpcRemoteError, match="not a USB stick"):
         client.call("export", session_ids=[session_id], target=str(tmp_path))
