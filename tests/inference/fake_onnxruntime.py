@@ -1,10 +1,11 @@
 """A fake `onnxruntime` module, shaped like onnxruntime 1.23's Python API, for provider selection.
 
 What the backend uses of it, as `capi/onnxruntime_inference_collection.py` has it:
-`get_available_providers()`, `SessionOptions` (with `intra_op_num_threads`, 0 by default), and
-`InferenceSession(path, sess_options=, providers=)`, whose `get_providers()` lists the providers
-that started, best first, and always the CPU last. A provider that fails to start is left out
-of that list, as onnxruntime's own fallback leaves it out.
+`get_available_providers()`, `SessionOptions` (with `intra_op_num_threads`, 0 by default, and
+`add_session_config_entry`), and `InferenceSession(path, sess_options=, providers=)`, whose
+`get_providers()` lists the providers that started, best first, and always the CPU last. A
+provider that fails to start is left out of that list, as onnxruntime's own fallback leaves it
+out.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ class NodeArg:
 class SessionOptions:
     def __init__(self) -> None:
         self.intra_op_num_threads = 0
+        self.config_entries: dict[str, str] = {}
+
+    def add_session_config_entry(self, key: str, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("add_session_config_entry(): incompatible function arguments")
+        self.config_entries[key] = value
 
 
 def fake_onnxruntime(

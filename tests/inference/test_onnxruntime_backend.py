@@ -157,6 +157,8 @@ def test_tensorrt_options_are_passed(
     }
     assert Path(engines).parent == cache and Path(engines).is_dir()
     assert session.sess_options.intra_op_num_threads == 3
+    assert session.sess_options.config_entries == {  # idle threads sleep: the CPU is shared
+        "session.intra_op.allow_spinning": "0", "session.inter_op.allow_spinning": "0"}
     assert session.path == str(model)
     assert (runtime.info.provider, runtime.info.precision, runtime.info.threads) == (
         "tensorrt", "fp16", 3)
