@@ -31,8 +31,10 @@ class CameraConfig(BaseModel):
         'recording, {type = "sim"} the simulated cart.',
     )
     color: Literal["bgra", "jpeg", "none"] = Field(
-        default="bgra",
-        description="Colour on the bus: decoded BGRA, the JPEG as the camera sends it, or none.",
+        default="none",
+        description="Colour on the bus: decoded BGRA, the JPEG as the camera sends it, or none "
+        "(the default: the shipped pose model reads depth, which shows no face; a colour "
+        "pose model needs bgra or jpeg).",
     )
     ir: bool = Field(default=False, description="Put the IR image on the bus too.")
     imu: bool = Field(default=True, description="Put the camera's own IMU on the bus.")

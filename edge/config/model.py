@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from edge.camera.config import CameraConfig
 from edge.display.config import DisplayConfig
@@ -204,3 +204,10 @@ class AppConfig(Section):
     sim: SimConfig = Field(
         default_factory=SimConfig, description="The simulator, where a backend is `sim`."
     )
+
+    @model_validator(mode="after")
+    def _colour_for_a_colour_model(self) -> AppConfig:
+        if self.pose.model.type == "color-topdown" and self.camera.color == "none":
+            raise ValueError('[pose.model] type = "color-topdown" needs colour frames: set '
+                             '[camera] color = "bgra" or "jpeg"')
+        return self

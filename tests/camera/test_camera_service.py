@@ -76,7 +76,7 @@ def test_simulated_frames_reach_the_bus_on_the_host_clock(
     imu = Subscriber(bus, CameraImuMessage)
     calibration = Subscriber(bus, CalibrationMessage)
     time.sleep(0.2)
-    with running(app_config, bus):
+    with running(configured(app_config, color="bgra"), bus):
         got = collect(frames, 20, 15.0)
         rpc = RpcClient(bus, "camera", timeout_s=5.0)
         answer = rpc.call("calibration")
@@ -162,7 +162,8 @@ def test_the_real_fixture_replays_through_the_service(
 ) -> None:
     frames = Subscriber(bus, FrameMessage)
     time.sleep(0.2)
-    config = configured(app_config, source={"type": "mkv", "path": str(FIXTURE), "speed": 0})
+    config = configured(app_config, source={"type": "mkv", "path": str(FIXTURE), "speed": 0},
+                        color="bgra")
     with running(config, bus) as service:
         got = collect(frames, 1, 5.0)
         assert "mkv" in service.status()
@@ -250,7 +251,7 @@ def test_the_k4a_source_drives_pyk4a_as_configured(
     imu = Subscriber(bus, CameraImuMessage)
     time.sleep(0.2)
     config = configured(app_config, source={"type": "k4a", "fps": 30, "serial": "000123401912"},
-                        ir=True)
+                        ir=True, color="bgra")
     with running(config, bus) as service:
         got = collect(frames, 5, 10.0)
         assert "000123401912" in service.status()

@@ -239,3 +239,12 @@ def test_issues_read_well() -> None:
         "line 3: bus.hwm: too small (hint: use 10 or more)")
     assert str(ConfigIssue("", "cannot read the file")) == "cannot read the file"
     assert os.sep not in str(ConfigIssue("a", "b"))
+
+
+def test_a_colour_pose_model_needs_colour_frames() -> None:
+    model = ('[pose.model]\ntype = "color-topdown"\ninput_width = 192\ninput_height = 256\n'
+             'runtime = { type = "onnxruntime", model = "vitpose.onnx" }\n')
+    _, _, message, _ = only(model)
+    assert 'needs colour frames: set [camera] color = "bgra" or "jpeg"' in message
+    assert parse_config(model + '[camera]\ncolor = "jpeg"\n', "cart.toml").camera.color == "jpeg"
+    assert AppConfig().camera.color == "none"  # the shipped model reads depth only

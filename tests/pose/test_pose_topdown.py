@@ -238,6 +238,7 @@ def test_a_colour_model_without_colour_frames_says_so_and_flags_the_frames(
     model_file = redness_model(tmp_path / "red.onnx")
     app = AppConfig.model_validate({
         "paths": {"runtime_dir": str(short_dir / "run"), "data_dir": str(short_dir / "data")},
+        "camera": {"color": "bgra"},  # configured, but the frames come without (an old .mkv)
         "pose": {"model": {"type": "color-topdown", "runtime": {
             "type": "onnxruntime", "model": str(model_file), "providers": ["cpu"]}}},
     })
