@@ -36,6 +36,13 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[fake_litert.Interpret
     yield fake_litert.MADE
 
 
+def hide_litert(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make importing ai_edge_litert fail, also where an earlier test imported the real one
+    (a submodule already in sys.modules is imported without its package)."""
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+
+
 def fake_model(folder: Path, name: str) -> Path:
     path = folder / f"{name}.tflite"
     path.write_text(name)
@@ -106,7 +113,7 @@ def test_tflite_runtime_serves_where_ai_edge_litert_is_missing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     package = fake_litert.module("tflite_runtime")
-    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # the import fails
+    hide_litert(monkeypatch)
     monkeypatch.setitem(sys.modules, "tflite_runtime", package)
     monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", package.interpreter)
     with open_runtime(Config(model=fake_model(tmp_path, "requantise"))) as runtime:
@@ -116,8 +123,9 @@ def test_tflite_runtime_serves_where_ai_edge_litert_is_missing(
 def test_without_either_it_says_what_to_install(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)
+    hide_litert(monkeypatch)
     monkeypatch.setitem(sys.modules, "tflite_runtime", None)
+    monkeypatch.setitem(sys.modules, "tflite_runtime.interpreter", None)
     runtime = LiteRtRuntime(Config(model=fake_model(tmp_path, "requantise")))
     with pytest.raises(MissingDependencyError, match=r"pip install ai-edge-litert==2\.3\.0"):
         runtime.load()
