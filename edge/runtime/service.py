@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from edge.bus.context import Bus
 from edge.config.model import AppConfig
-from edge.errors import EdgeError
+from edge.errors import ConfigError, EdgeError
 from edge.runtime.logs import service_logger
 from edge.runtime.notify import Notifier, watchdog_interval_s
 from edge.runtime.watchdog import WorkStamp
@@ -110,7 +110,8 @@ class ServiceRunner:
             self.log.error("cannot start: %s", exc)
             self.notifier.status(f"failed: {exc}")
             self._close()
-            return EXIT_FAILURE
+            # A file the config names (a sensor profile) that is invalid: restarting cannot fix it.
+            return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
         self.notifier.ready(self.service.status())
         self.log.info("ready")
         pinger = threading.Thread(target=self._ping, name="watchdog", daemon=True)
