@@ -285,6 +285,19 @@ class SimulatedPeripheral:
                 on_air = False
         return on_air
 
+    def vanish(self, duration_s: float, *, reboot: bool = False) -> Outage:
+        """Take the sensor off the air from now for `duration_s` (carried out of range, or
+        with `reboot` its battery pulled and put back), as an unscripted outage.
+
+        Safe from another thread than the radio's: the outages are replaced, never changed in
+        place.
+        """
+        if not duration_s > 0:
+            raise ValueError(f"an outage lasts a positive time, not {duration_s} s")
+        outage = Outage(time.monotonic() - self.radio.epoch_s, duration_s, reboot)
+        self.outages = (*self.outages, outage)
+        return outage
+
     def connectable(self, now: float) -> bool:
         """A Movesense takes one central and stops advertising while it has it."""
         return self.connection is None and self.reachable(now)

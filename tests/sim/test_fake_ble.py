@@ -247,6 +247,18 @@ def test_a_scripted_outage_drops_the_link_and_the_sensor_forgets_its_subscriptio
     assert peripheral.connection is None
 
 
+def test_a_sensor_can_be_made_to_vanish_now_for_a_while() -> None:
+    radio = SimulatedRadio(seed=4)
+    peripheral = radio.add(movesense("220330000006"))
+    now = time.monotonic()
+    outage = peripheral.vanish(10.0)
+    assert now - radio.epoch_s <= outage.start_s <= time.monotonic() - radio.epoch_s
+    assert not peripheral.reachable(now + 5.0) and not peripheral.connectable(now + 5.0)
+    assert peripheral.reachable(radio.epoch_s + outage.start_s + 10.0)
+    with pytest.raises(ValueError, match="positive"):
+        peripheral.vanish(0.0)
+
+
 def test_a_too_small_mtu_is_visible_to_the_client() -> None:
     radio = SimulatedRadio(seed=5)
     peripheral = radio.add(movesense("220330000006"), link=LinkProfile(mtu=23))
