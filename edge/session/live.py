@@ -1,4 +1,5 @@
-"""Live feedback while recording: infant out of view, a sensor gone or back, crying, stillness.
+"""Live feedback while recording: infant out of view, camera or a sensor gone or back, crying,
+stillness.
 
 The measures are the quality gate's (`edge.fm.quality`), on the last few seconds of poses as
 they come, so what the nurse is warned of now is what would make the analysis abstain later.
@@ -61,7 +62,9 @@ class LiveMonitor:
                 found[f"sensor_gone.{position}"] = Problem("sensor_gone", {"position": position},
                                                            detail)
         if not self._poses or now_ns - self._poses[-1][0] > self.span_ns:
-            found["out_of_view"] = Problem("out_of_view", {}, "no pose for the last seconds")
+            # A frame without an infant still brings a pose (flagged absent): none at all
+            # means the camera, or the pose service behind it, has stopped.
+            found["camera_gone"] = Problem("camera_gone", {}, "no pose for the last seconds")
             return found
         t = np.array([p[0] for p in self._poses], np.int64)
         joints = np.stack([p[1] for p in self._poses])

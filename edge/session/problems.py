@@ -71,6 +71,8 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "service_down": "Part of the appliance is not running ({service}). Restart the "
                         "appliance; if this comes back, tell the technician.",
         "out_of_view": "The infant is not fully in view of the camera.",
+        "camera_gone": "The camera sends no images: check its cable and power. The recording "
+                       "goes on with the sensors.",
         "sensor_gone": "The sensor for the {position} is not sending.",
         "sensor_back": "The sensor for the {position} is sending again.",
         "crying": "The infant seems to be crying or fussing. Calm the infant; the recording "
@@ -124,6 +126,8 @@ MESSAGES: dict[Language, dict[str, str]] = {
         "service_down": "Ein Teil des Geräts läuft nicht ({service}). Gerät neu starten; "
                         "wenn es wieder auftritt, bitte die Technik verständigen.",
         "out_of_view": "Das Kind ist nicht ganz im Bild der Kamera.",
+        "camera_gone": "Die Kamera sendet keine Bilder: Kabel und Stromversorgung prüfen. Die "
+                       "Aufnahme läuft mit den Sensoren weiter.",
         "sensor_gone": "Der Sensor am {position} sendet nicht.",
         "sensor_back": "Der Sensor am {position} sendet wieder.",
         "crying": "Das Kind scheint zu weinen oder unruhig zu sein. Kind beruhigen; die "

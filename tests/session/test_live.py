@@ -64,8 +64,15 @@ def test_vigorous_movement_is_crying_and_none_is_little_movement() -> None:
 def test_an_infant_not_found_is_out_of_view() -> None:
     monitor, now = fed(0.7, present=False)
     assert set(monitor.warnings(now)) == {"out_of_view"}
+
+
+def test_no_pose_at_all_is_the_camera_gone_not_the_infant() -> None:
     silent = LiveMonitor(GateOptions(), POSITIONS)
-    assert "out_of_view" in silent.warnings(10**9)  # no pose at all
+    assert "camera_gone" in silent.warnings(10**9)
+    assert "out_of_view" not in silent.warnings(10**9)
+    monitor, now = fed(0.7)
+    assert "camera_gone" not in monitor.warnings(now)
+    assert "camera_gone" in monitor.warnings(now + int(6e9))  # the poses stopped
 
 
 def test_a_silent_sensor_is_named_and_clears_when_it_is_back() -> None:
