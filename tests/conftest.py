@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from service_thread import service_thread
 
 from edge.bus.broker import BrokerService
 from edge.bus.context import Bus
@@ -58,28 +58,6 @@ def bus(app_config: AppConfig) -> Bus:
 
 @pytest.fixture
 def broker(app_config: AppConfig, bus: Bus) -> Iterator[BrokerService]:
-    """The real broker, driven in a thread for the test's duration.
-
-    ServiceRunner.run installs signal handlers, which Python allows only in the main thread,
-    so the thread drives the lifecycle itself: configure, step until stopped, close.
-    """
-    service = BrokerService(app_config, bus)
-    service.configure()
-    stop = threading.Event()
-    failure: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            while not stop.is_set():
-                service.step(stop)
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=loop, name="broker", daemon=True)
-    thread.start()
-    yield service
-    stop.set()
-    thread.join(timeout=5)
-    service.close()
-    assert not thread.is_alive(), "the broker did not stop"
-    assert not failure, f"the broker failed during the test: {failure[0]!r}"
+    """The real broker, driven in a thread for the test's duration."""
+    with service_thread(BrokerService(app_config, bus)) as service:
+        yield service

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import shutil
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from service_thread import service_thread
 
 from edge.bus.broker import BrokerService
 from edge.bus.context import Bus
@@ -38,25 +38,8 @@ def configured(app_config: AppConfig, **camera: Any) -> AppConfig:
     return AppConfig.model_validate(data)
 
 
-@contextmanager
-def running(config: AppConfig, bus: Bus) -> Iterator[CameraService]:
-    service = CameraService(config, bus)
-    service.configure()
-    service.warm_up()
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            service.step(stop)
-
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
-    try:
-        yield service
-    finally:
-        stop.set()
-        thread.join(10)
-        service.close()
+def running(config: AppConfig, bus: Bus) -> AbstractContextManager[CameraService]:
+    return service_thread(CameraService(config, bus))
 
 
 def collect(subscriber: Subscriber[Any], count: int, timeout_s: float) -> list[Delivery[Any]]:

@@ -2,7 +2,8 @@
 
 Replays a simulator recording's streams with the host clock's times, as the pose and IMU
 services would publish them, so the session service can be tested without the camera,
-pose and IMU services running. Sensors can be dropped or drained while it runs.
+pose and IMU services running. Sensors can be dropped or drained while it runs; with
+`sensors=False` it publishes poses only, for tests where the IMU service itself runs.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def simulated_recording(folder: Path, seconds: float = 30.0, seed: int = 3) -> P
 class InfantFeed:
     """Publishes the recording at `path` in a loop until stopped."""
 
-    def __init__(self, bus: Bus, path: Path) -> None:
+    def __init__(self, bus: Bus, path: Path, sensors: bool = True) -> None:
         recording = Recording.open(path)
         pose = recording.pose()
         source = JOINT_SETS[pose.joint_set]
@@ -61,7 +62,8 @@ class InfantFeed:
         # Sample times from the stream's start, of the samples inside one loop.
         self.imu_t = {p: (s.t_ns - s.t_ns[0])[(s.t_ns - s.t_ns[0]) < self.length_ns]
                       for p, s in self.imu.items()}
-        self.streaming = dict.fromkeys(POSITIONS, True)
+        self.streaming = dict.fromkeys(POSITIONS, sensors)
+        self.sensors = sensors
         self.battery = dict.fromkeys(POSITIONS, 80)
         self.present = True
         self.posing = True  # False: the camera is gone, no poses at all
@@ -98,7 +100,7 @@ class InfantFeed:
                             imus[position].publish(self._packet(position, start,
                                                                 sample[position]))
                         sample[position] += PACKET
-                if time.monotonic() >= next_status:
+                if self.sensors and time.monotonic() >= next_status:
                     for position in POSITIONS:
                         statuses[position].publish(self._status(position, now))
                     next_status = time.monotonic() + 0.5
