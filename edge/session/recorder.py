@@ -2,9 +2,10 @@
 
 The writer (`edge.recording.writer`) makes every append reach the kernel at once and durable
 at least every second, so a killed service loses nothing it appended and a power cut at most
-the last second. Only data stamped after the recording's origin is kept, so what the nurse
-did before Start is not in it. IMU packets after a gap carry the gap as an event: the
-readers bridge it with a mask, never by joining across it.
+the last second. Only data stamped from the recording's origin to its end is kept, so what the
+nurse did before Start is not in it, and data captured before the end but still on its way
+when the end comes is (the session waits for it). IMU packets after a gap carry the gap as an
+event: the readers bridge it with a mask, never by joining across it.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ class SessionRecorder:
     """Writes one session's recording; `close` it with how it ended."""
 
     def __init__(self, path: Path, *, session_id: str, code: str, origin_ns: int,
-                 utc_at_origin: datetime, versions: Mapping[str, str], joint_set: str,
-                 pose_fps: float, imu_rate_hz: float, positions: tuple[str, ...],
+                 end_ns: int, utc_at_origin: datetime, versions: Mapping[str, str],
+                 joint_set: str, pose_fps: float, imu_rate_hz: float,
+                 positions: tuple[str, ...],
                  sensors: Mapping[str, tuple[str, str | None]] | None = None) -> None:
         meta = RecordingMeta(
             recording_id=session_id, source="appliance", subject=code, label=None,
@@ -39,6 +41,7 @@ class SessionRecorder:
                                utc_at_origin=utc_at_origin))
         self.path = path
         self.origin_ns = origin_ns
+        self.end_ns = end_ns
         self.positions = positions
         self.writer = RecordingWriter.create(path, meta)
         self.writer.add_stream("pose", pose_spec(
@@ -53,7 +56,7 @@ class SessionRecorder:
         self.samples = dict.fromkeys(positions, 0)
 
     def pose(self, message: PoseMessage, t_ns: int) -> None:
-        if t_ns < self.origin_ns:
+        if not self.origin_ns <= t_ns < self.end_ns:
             return
         confidence = message.confidence if message.present else \
             np.zeros_like(message.confidence)
@@ -66,7 +69,7 @@ class SessionRecorder:
         self.poses += 1
 
     def imu(self, position: str, message: ImuMessage) -> None:
-        keep = message.t_ns >= self.origin_ns
+        keep = (message.t_ns >= self.origin_ns) & (message.t_ns < self.end_ns)
         if position not in self.samples or not keep.any():
             return
         if message.gap_before and self.samples[position]:
