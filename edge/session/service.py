@@ -207,6 +207,8 @@ class SessionService(Service):
             self._start_recording(active, Event.PLACEMENT_OVERRIDDEN, override=reason)
         except SessionStoreError as exc:
             raise SessionError(exc.problem) from exc
+        except RecordingError as exc:  # the recording could not be created: a full disk
+            self._recording_failed(active, exc)
         return active.record.to_dict()
 
     def snapshot(self) -> dict[str, Any]:
@@ -296,9 +298,15 @@ class SessionService(Service):
                 self._record(active)
             elif state is State.ANALYSING:
                 self._collect_analysis(active)
-        except DiskFullError as exc:
-            self._fail(active, Problem("disk_full", {}, str(exc)))
         except RecordingError as exc:
+            self._recording_failed(active, exc)
+
+    def _recording_failed(self, active: _Active, exc: RecordingError) -> None:
+        """A recording that cannot be written ends its session with a problem, never the
+        service."""
+        if isinstance(exc, DiskFullError):
+            self._fail(active, Problem("disk_full", {}, str(exc)))
+        else:
             self._fail(active, Problem("service_down", {"service": "recording"}, str(exc)))
 
     def _prepare(self, active: _Active) -> None:

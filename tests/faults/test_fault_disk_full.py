@@ -20,6 +20,7 @@ from infant_feed import InfantFeed, simulated_recording
 
 from edge.bus.broker import BrokerService
 from edge.bus.context import Bus
+from edge.bus.rpc import RpcClient
 from edge.imu.config import POSITIONS
 from edge.recording import durable
 from edge.recording.reader import Recording
@@ -38,6 +39,13 @@ def fill_disk(monkeypatch: pytest.MonkeyPatch, under: Path) -> None:
     monkeypatch.setattr(durable, "write_all", write_all)
 
 
+def seconds_kept(folder: Path) -> float:
+    """The shortest stream of the live recording, in seconds at its nominal rate."""
+    recording = Recording.open(folder)
+    rates = {"pose": 30.0, **{f"imu.{position}": 104.0 for position in POSITIONS}}
+    return min(recording.count(name) / rate for name, rate in rates.items())
+
+
 @pytest.mark.slow
 def test_a_full_disk_stops_the_session_with_a_problem_and_keeps_the_data(
         short_dir: Path, bus: Bus, broker: BrokerService, tmp_path: Path,
@@ -47,7 +55,7 @@ def test_a_full_disk_stops_the_session_with_a_problem_and_keeps_the_data(
     with service_thread(SessionService(config, bus)), InfantFeed(bus, infant):
         client, session_id = record(bus, "INF-4", duration_s=60)
         folder = config.paths.data_dir / "sessions" / session_id / "recording"
-        until(lambda: Recording.open(folder).count("pose") > 30, "a second of poses is kept")
+        until(lambda: seconds_kept(folder) > 1.0, "a second of every stream is kept")
         fill_disk(monkeypatch, folder)
         failed = until(lambda: (s := status(client))["state"] != "recording" and s,
                        "the session stops on the full disk", timeout_s=10)
@@ -65,3 +73,22 @@ def test_a_full_disk_stops_the_session_with_a_problem_and_keeps_the_data(
     assert len(kept.pose().t_ns) > 30 and np.all(np.diff(kept.pose().t_ns) > 0)
     for position in POSITIONS:
         assert len(kept.imu(position).t_ns) > 104, position
+
+
+@pytest.mark.slow
+def test_a_disk_full_as_the_recording_starts_fails_the_session_not_the_service(
+        short_dir: Path, bus: Bus, broker: BrokerService, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    config = appliance_config(short_dir)
+    infant = simulated_recording(tmp_path / "infant")
+    with service_thread(SessionService(config, bus)), InfantFeed(bus, infant):
+        client = RpcClient(bus, "session", timeout_s=5.0)
+        status(client)
+        session_id = client.call("start", code="INF-5", duration_s=60)["id"]
+        until(lambda: status(client)["state"] == "placement", "the placement check")
+        fill_disk(monkeypatch, config.paths.data_dir / "sessions" / session_id)
+        answer = client.call("override", reason="fault test: the disk fills as it starts")
+        assert answer["state"] == "failed" and answer["problem"]["key"] == "disk_full"
+        monkeypatch.undo()
+        assert status(client)["state"] == "failed"  # the service answers on
+        client.close()
