@@ -86,3 +86,29 @@ def test_an_unknown_name_is_refused(bench_dir: Path) -> None:
                            "--only", "nothing"], capture_output=True, text=True, timeout=60,
                           check=False)
     assert done.returncode == 2 and "no benchmark nothing" in done.stderr
+
+
+def test_the_figures_with_goals_go_into_the_readme_between_its_markers(bench_dir: Path) -> None:
+    readme = bench_dir.parent / "README.md"
+    readme.write_text("# Title\n\n<!-- benchmarks:begin -->\nold table\n"
+                      "<!-- benchmarks:end -->\n\nMore text.\n")
+    code, _ = report(bench_dir, "--only", "good", "broken", "--readme", str(readme))
+    assert code == 1
+    text = readme.read_text()
+    assert text.startswith("# Title\n\n<!-- benchmarks:begin -->\nQuick runs of ")
+    assert text.endswith("<!-- benchmarks:end -->\n\nMore text.\n") and "old table" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| good") or
+            line.startswith("| broken")]
+    assert rows == ["| good | ratio | 0.9 ratio | >= 0.8 | PASS |",
+                    "| good | p99 latency | 12,346 ms | < 50 | MISS |",
+                    "| broken | did not run (exit code 3) | | | |"]
+
+
+def test_a_readme_without_the_markers_is_refused_before_anything_runs(bench_dir: Path) -> None:
+    readme = bench_dir.parent / "README.md"
+    readme.write_text("# Title\n")
+    done = subprocess.run([sys.executable, str(REPORT), "--bench-dir", str(bench_dir),
+                           "--readme", str(readme)], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert done.returncode == 2 and "has no <!-- benchmarks:begin -->" in done.stderr
+    assert readme.read_text() == "# Title\n"

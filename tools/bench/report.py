@@ -5,7 +5,10 @@ breaks is a line on the page, with its exit code and the last line it wrote to s
 others still run. A missed goal is a MISS in the table, not a failure: as with the
 benchmarks themselves, the exit status is non-zero only when a benchmark did not run.
 
-    python tools/bench/report.py [--full] [--only NAME ...] [--out FILE.md]
+    python tools/bench/report.py [--full] [--only NAME ...] [--out FILE.md] [--readme README.md]
+
+With --readme, the figures that have a goal also go into that file, as one table between the
+lines `<!-- benchmarks:begin -->` and `<!-- benchmarks:end -->`, with the date and machine.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from common import machine
 
 HERE = Path(__file__).resolve().parent
 NOT_BENCHMARKS = {"common", "report"}
+BEGIN, END = "<!-- benchmarks:begin -->", "<!-- benchmarks:end -->"
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,32 @@ def page(outcomes: Sequence[Outcome], quick: bool, date: str, where: str) -> str
     return "\n".join(lines) + "\n"
 
 
+def goals(outcomes: Sequence[Outcome], quick: bool, date: str, where: str) -> str:
+    """The figures held against a goal, every benchmark in one table."""
+    lines = [f"{'Quick' if quick else 'Full'} runs of {date} on {where}:", "",
+             "| benchmark | figure | value | goal | result |", "|---|---|---:|---|---|"]
+    for outcome in outcomes:
+        if outcome.result is None:
+            lines.append(f"| {outcome.name} | did not run (exit code {outcome.returncode}) | "
+                         "| | |")
+            continue
+        for figure in outcome.result["figures"]:
+            if figure.get("goal"):
+                verdict = {True: "PASS", False: "MISS"}.get(figure.get("met"), "")
+                value = f"{_number(figure.get('value'))} {_cell(figure.get('unit'))}".rstrip()
+                lines.append(f"| {outcome.name} | {_cell(figure.get('name'))} | {value} | "
+                             f"{_cell(figure.get('goal'))} | {verdict} |")
+    return "\n".join(lines) + "\n"
+
+
+def splice(document: str, table: str) -> str:
+    """`document` with what stands between the markers replaced by `table`."""
+    start, end = document.find(BEGIN), document.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"it has no {BEGIN} ... {END} section")
+    return document[:start + len(BEGIN)] + "\n" + table + document[end:]
+
+
 def _number(value: Any) -> str:
     """As the benchmarks print it; null is a value that could not be measured."""
     if not isinstance(value, (int, float)):
@@ -106,9 +136,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these benchmarks only")
     parser.add_argument("--out", type=Path, metavar="FILE.md",
                         help="write the page here (default: standard output)")
+    parser.add_argument("--readme", type=Path, metavar="FILE.md",
+                        help="put the figures with goals into this file's benchmarks section")
     parser.add_argument("--bench-dir", type=Path, default=HERE, metavar="DIR",
                         help="where the benchmarks are (default: tools/bench)")
     args = parser.parse_args(argv)
+    readme = None
+    if args.readme is not None:
+        try:
+            readme = args.readme.read_text()
+            splice(readme, "")
+        except (OSError, ValueError) as exc:
+            parser.error(f"--readme {args.readme}: {exc}")
     known = benchmarks(args.bench_dir)
     names = args.only or known
     unknown = sorted(set(names) - set(known))
@@ -119,11 +158,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         print(f"report: {name} ...", file=sys.stderr, flush=True)
         outcomes.append(run(args.bench_dir, name, args.quick))
-    text = page(outcomes, args.quick, time.strftime("%Y-%m-%d %H:%M %Z"), machine())
+    date, where = time.strftime("%Y-%m-%d %H:%M %Z"), machine()
+    text = page(outcomes, args.quick, date, where)
     if args.out is None:
         sys.stdout.write(text)
     else:
         args.out.write_text(text)
+    if args.readme is not None and readme is not None:
+        args.readme.write_text(splice(readme, goals(outcomes, args.quick, date, where)))
     return 1 if any(outcome.result is None for outcome in outcomes) else 0
 
 
