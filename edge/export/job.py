@@ -300,8 +300,11 @@ class ExportJob:
     """An export running in a thread, so the service that started it keeps serving."""
 
     def __init__(self, folders: Sequence[Path], target: Path, software: str,
-                 session_ids: Sequence[str]) -> None:
+                 session_ids: Sequence[str], after: threading.Thread | None = None) -> None:
+        """`after`: work the export must include that is still being done (the last
+        decision's report), waited for before anything is copied."""
         self.session_ids = tuple(session_ids)
+        self._after = after
         self.target = target
         self.started_utc = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         self.progress = ExportProgress()
@@ -313,6 +316,8 @@ class ExportJob:
         self._thread.start()
 
     def _run(self, folders: list[Path], software: str) -> None:
+        if self._after is not None:
+            self._after.join()
         try:
             self.outcome = export(folders, self.target, software, progress=self._update)
         except EdgeError as exc:

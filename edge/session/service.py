@@ -256,9 +256,6 @@ class SessionService(Service):
             raise SessionError("a session is running: export when it has finished")
         if self._export is not None and not self._export.finished:
             raise SessionError("an export is already running")
-        if self._reporting is not None and self._reporting.is_alive():
-            raise SessionError("the last session's report is still being written: export in "
-                               "a few seconds")
         if target not in {t["path"] for t in self.targets()}:
             raise SessionError(f"{target} is not a USB stick the appliance can write to now")
         if not session_ids:
@@ -271,8 +268,8 @@ class SessionService(Service):
             if record.recording is None or record.purged_utc is not None:
                 raise SessionError(f"session {session_id} has no recording on the appliance")
             folders.append(self._session_folder(session_id))
-        self._export = ExportJob(folders, Path(target), __version__, list(dict.fromkeys(
-            session_ids)))
+        self._export = ExportJob(folders, Path(target), __version__,
+                                 list(dict.fromkeys(session_ids)), after=self._reporting)
         self._export_recorded = False
         self._publish()
         return self._export.snapshot()

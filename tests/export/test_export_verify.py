@@ -6,6 +6,7 @@ import errno
 import os
 import shutil
 import subprocess
+import threading
 from collections import namedtuple
 from pathlib import Path
 
@@ -170,3 +171,26 @@ def test_targets_are_writable_mounts_under_the_roots_and_configured_folders(
     assert [t.name for t in targets] == ["STICK", "demo-stick"]
     assert all(t.free_bytes > 0 and t.total_bytes >= t.free_bytes for t in targets)
     assert targets[0].to_dict()["path"] == str(media / "nurse/STICK")
+
+
+def test_a_job_waits_for_the_report_still_being_written(recording: Path, tmp_path: Path,
+                                                         stick: Path) -> None:
+    session = tmp_path / "sessions" / "20261207-101010-ab12"
+    session.mkdir(parents=True)
+    (session / "recording").symlink_to(recording, target_is_directory=True)
+    release = threading.Event()
+
+    def report() -> None:  # the report of a decision just made, written seconds later
+        release.wait(10)
+        (session / "report.html").write_text("<html>report</html>")
+
+    writing = threading.Thread(target=report)
+    writing.start()
+    job = ExportJob([session], stick, "1", ["s1"], after=writing)
+    job.join(0.3)
+    assert not job.finished  # it waits; nothing is copied yet
+    release.set()
+    job.join(60)
+    assert job.error is None and job.outcome is not None
+    [copied] = job.outcome.path.glob("derivatives/gma-edge/sub-*/ses-*/report.html")
+    assert copied.read_text() == "<html>report</html>"
