@@ -23,6 +23,7 @@ from bleak.uuids import normalize_uuid_16
 
 from edge.errors import GspError, SensorRefused, SensorTimeout
 from edge.imu import gsp
+from edge.imu.deadline import within
 from edge.imu.profile import MIN_ATT_MTU
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class GspClient:
         self._hello = loop.create_future()
         await self._write(gsp.encode_hello(HELLO_REFERENCE))
         try:
-            await asyncio.wait_for(self._hello, timeout=2.0)
+            await within(self._hello, 2.0)
         except TimeoutError:
             raise SensorTimeout(self.serial, "did not answer HELLO: is it running the "
                                 "GATT sensor-data firmware? Check its firmware.") from None
@@ -95,7 +96,7 @@ class GspClient:
         self._first_data = asyncio.get_running_loop().create_future()
         await self._write(gsp.encode_subscribe(DATA_REFERENCE, path))
         try:
-            await asyncio.wait_for(self._first_data, timeout=timeout_s)
+            await within(self._first_data, timeout_s)
         except TimeoutError:
             raise SensorTimeout(
                 self.serial,

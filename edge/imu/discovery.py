@@ -18,6 +18,8 @@ from bleak import BleakScanner
 from bleak.backends.device import BLEDevice
 from bleak.backends.scanner import AdvertisementData, BaseBleakScanner
 
+from edge.imu.deadline import within
+
 NAME = re.compile(r"Movesense (\d{12})")
 
 
@@ -63,7 +65,7 @@ class Discovery:
                     return None
                 self._heard.clear()
                 try:
-                    await asyncio.wait_for(self._heard.wait(), timeout=left)
+                    await within(self._heard.wait(), left)
                 except TimeoutError:
                     return None
         finally:

@@ -39,6 +39,7 @@ from edge.imu import gsp
 from edge.imu.backends._base import Radio
 from edge.imu.client import GspClient, Packet, SensorInfo
 from edge.imu.config import ImuConfig
+from edge.imu.deadline import within
 from edge.imu.discovery import Discovery
 from edge.imu.messages import ImuMessage, SensorStatus
 from edge.imu.profile import (
@@ -238,7 +239,7 @@ class SensorLink:
         limit_ns = int(self.settings.watchdog_s * 1e9)
         while True:
             try:
-                await asyncio.wait_for(lost.wait(), timeout=min(0.25, self.settings.watchdog_s))
+                await within(lost.wait(), min(0.25, self.settings.watchdog_s))
                 return
             except TimeoutError:
                 silent_ns = time.monotonic_ns() - self._last_packet_ns

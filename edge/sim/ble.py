@@ -19,7 +19,7 @@ import struct
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,8 +339,9 @@ class _Link:
         """End the link from the client's side."""
         self._end()
         self._task.cancel()
-        with suppress(asyncio.CancelledError):
-            await self._task
+        # asyncio.wait, not `suppress(CancelledError)`: that would also swallow a cancel of
+        # the caller that arrives meanwhile, and the caller would run on.
+        await asyncio.wait({self._task})
 
     def _pending(self) -> asyncio.Future[None]:
         if not self.open:
@@ -686,8 +687,7 @@ class SimulatedBleakScanner(BaseBleakScanner):
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task})  # a cancel of the caller still reaches the caller
 
     async def _listen(self) -> None:
         while True:
