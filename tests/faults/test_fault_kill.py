@@ -65,6 +65,11 @@ def test_each_killed_service_comes_back_and_the_recording_keeps_its_data(
     assert kept.issues == ()
     poses = kept.pose().t_ns
     assert len(poses) > 50 and np.all(np.diff(poses) > 0)
+    span_s = (poses[-1] - poses[0]) / 1e9
     for position in POSITIONS:
         samples = kept.imu(position).t_ns
-        assert len(samples) > 10 * 104 and np.all(np.diff(samples) > 0), position
+        assert np.all(np.diff(samples) > 0), position
+        # From before the first kill to after the last, with holes only where a service
+        # on the way (the bus, the IMU service) was down: most of the span at 104 Hz.
+        assert (samples[-1] - samples[0]) / 1e9 > 0.9 * span_s, position
+        assert len(samples) > 0.5 * 104 * span_s, position
