@@ -7,10 +7,10 @@ import sys
 
 from edge.bus.context import Bus
 from edge.cli.common import add_config_option, config_from_args
-from edge.errors import ConfigError, EdgeError
+from edge.errors import EdgeError
 from edge.runtime.logs import setup_logging
 from edge.runtime.registry import SERVICES, service_class
-from edge.runtime.service import EXIT_CONFIG, EXIT_FAILURE, ServiceRunner
+from edge.runtime.service import EXIT_CONFIG, ServiceRunner, start_failure_status
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +29,5 @@ def handle(args: argparse.Namespace) -> int:
         service = service_class(args.name)(config, Bus.from_config(config))
     except EdgeError as exc:
         print(f"gma-edge service {args.name}: {exc}", file=sys.stderr)
-        # A file the config names (a placement protocol) that is invalid: restarting cannot fix it.
-        return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
+        return start_failure_status(exc)
     return ServiceRunner(service).run()

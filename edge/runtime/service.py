@@ -33,6 +33,12 @@ PARENT_ENV = "GMA_EDGE_SUPERVISOR_PID"
 _STATUS_PERIOD_S = 1.0
 
 
+def start_failure_status(exc: EdgeError) -> int:
+    """EX_CONFIG for a bad config, or a bad file it names (a placement protocol, a sensor
+    profile): restarting cannot fix those, so the supervisor and systemd must not try."""
+    return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
+
+
 class Service(ABC):
     """One process of the appliance. `step` is one bounded unit of work; the loop is ours."""
 
@@ -110,8 +116,7 @@ class ServiceRunner:
             self.log.error("cannot start: %s", exc)
             self.notifier.status(f"failed: {exc}")
             self._close()
-            # A file the config names (a sensor profile) that is invalid: restarting cannot fix it.
-            return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_FAILURE
+            return start_failure_status(exc)
         self.notifier.ready(self.service.status())
         self.log.info("ready")
         pinger = threading.Thread(target=self._ping, name="watchdog", daemon=True)
