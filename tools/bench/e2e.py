@@ -44,7 +44,6 @@ from edge.bus.context import Bus
 from edge.bus.pubsub import Subscriber
 from edge.bus.rpc import RpcClient
 from edge.camera.messages import FrameMessage
-from edge.config.loader import load_config
 from edge.config.model import AppConfig
 from edge.errors import RpcTimeout
 from edge.fm.analysis import Analyser
@@ -149,10 +148,10 @@ class Watch:
 
 
 def appliance_config(folder: Path) -> AppConfig:
-    config = folder / "gma-edge.toml"
-    config.write_text(f'[paths]\nruntime_dir = "{folder}/run"\ndata_dir = "{folder}/data"\n'
-                      "[display]\nport = 0\n")
-    return load_config(config)
+    """The embedded default in `folder`, the display on any free port."""
+    return AppConfig.model_validate({
+        "paths": {"runtime_dir": str(folder / "run"), "data_dir": str(folder / "data")},
+        "display": {"port": 0}})
 
 
 def wait_ready(supervisor: Supervisor, watch: Watch, memory: Memory, timeout_s: float) -> float:
